@@ -1,0 +1,3 @@
+from services.api_gateway.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""api-gateway I/O: the bus client used to ask other services."""

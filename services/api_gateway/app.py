@@ -1,0 +1,25 @@
+"""The Litestar application: controllers per domain area, dependencies from the running service."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from services.api_gateway.handlers.health import HealthController
+from services.api_gateway.handlers.ui import index, metrics, static_files
+from services.api_gateway.settings import ApiSettings
+from shared.bus import Bus
+
+
+def create_app(bus: Bus, settings: ApiSettings) -> Litestar:
+    return Litestar(
+        route_handlers=[HealthController, index, metrics, static_files],
+        dependencies={
+            "bus": Provide(lambda: bus, use_cache=True, sync_to_thread=False),
+            "health_timeout": Provide(lambda: settings.health_timeout_seconds, use_cache=True, sync_to_thread=False),
+        },
+        openapi_config=OpenAPIConfig(title="trueup API", version="0.1.0", path="/schema"),
+        # Logging is configured once by shared.logs (JSON + redaction); Litestar must not replace it.
+        logging_config=None,
+    )

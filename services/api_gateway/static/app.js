@@ -1,0 +1,36 @@
+// The UI shell: plain ES module, no build step, no CDN. Later views add their own modules.
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text; // textContent, never innerHTML: service text is not trusted markup
+  return td;
+}
+
+export async function refreshHealth() {
+  const overall = document.getElementById("overall");
+  const tbody = document.querySelector("#health tbody");
+  let body;
+  try {
+    const response = await fetch("/api/health", { headers: { accept: "application/json" } });
+    body = await response.json();
+  } catch (err) {
+    overall.textContent = "api unreachable";
+    overall.dataset.status = "down";
+    return;
+  }
+  overall.textContent = body.status;
+  overall.dataset.status = body.status;
+  tbody.replaceChildren(
+    ...Object.entries(body.services).map(([name, svc]) => {
+      const row = document.createElement("tr");
+      const status = cell(svc.status);
+      status.dataset.status = svc.status;
+      row.append(cell(name), status, cell(Object.entries(svc.detail).map(([k, v]) => `${k}: ${v}`).join(", ")));
+      return row;
+    }),
+  );
+  document.getElementById("health-updated").textContent = new Date().toLocaleTimeString();
+}
+
+refreshHealth();
+setInterval(refreshHealth, 5000);

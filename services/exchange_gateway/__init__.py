@@ -1,0 +1,1 @@
+"""exchange-gateway: the only process holding venue secrets; venue adapters, rate budgets, fill polling."""

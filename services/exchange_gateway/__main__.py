@@ -1,0 +1,3 @@
+from services.exchange_gateway.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Gateway handlers: request/reply answers and the pollers that publish venue facts."""

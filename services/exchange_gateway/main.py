@@ -1,0 +1,18 @@
+"""Bootstrap for exchange-gateway: settings, chassis, wiring."""
+
+from pathlib import Path
+
+from shared.chassis import Service, run_service
+from shared.settings import BaseServiceSettings, load_settings
+
+SERVICE_NAME = "exchange-gateway"
+SCHEMA = "gateway"
+
+
+def build() -> Service:
+    settings = load_settings(BaseServiceSettings)
+    return Service(SERVICE_NAME, settings, schema=SCHEMA, migrations=Path(__file__).parent / "adapters" / "migrations")
+
+
+def main() -> None:
+    run_service(build)

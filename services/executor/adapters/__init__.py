@@ -1,0 +1,1 @@
+"""executor I/O: its Postgres schema `executor` (migrations/), bus publishers."""

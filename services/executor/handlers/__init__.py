@@ -1,0 +1,1 @@
+"""executor handlers: bus messages and requests in, domain calls, facts out."""

@@ -1,0 +1,1 @@
+"""ledger I/O: its Postgres schema `ledger` (migrations/), bus publishers."""

@@ -1,0 +1,1 @@
+"""ledger handlers: bus messages and requests in, domain calls, facts out."""

@@ -1,0 +1,1 @@
+"""notifier I/O: its Postgres schema `notifier` (migrations/), bus publishers."""

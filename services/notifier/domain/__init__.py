@@ -1,0 +1,1 @@
+"""Pure notifier rules and models: no I/O, unit-tested in microseconds."""

@@ -1,0 +1,1 @@
+"""notifier handlers: bus messages and requests in, domain calls, facts out."""

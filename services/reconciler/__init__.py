@@ -1,0 +1,1 @@
+"""reconciler: Reconciliation runs and their items, instrument mappings: external holdings (gateway) vs internal ledger vs open orders."""

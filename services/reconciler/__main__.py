@@ -1,0 +1,3 @@
+from services.reconciler.main import main
+
+main()

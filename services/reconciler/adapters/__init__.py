@@ -1,0 +1,1 @@
+"""reconciler I/O: its Postgres schema `reconciler` (migrations/), bus publishers."""

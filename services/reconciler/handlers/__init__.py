@@ -1,0 +1,1 @@
+"""reconciler handlers: bus messages and requests in, domain calls, facts out."""

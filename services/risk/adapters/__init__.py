@@ -1,0 +1,1 @@
+"""risk I/O: its Postgres schema `risk` (migrations/), bus publishers."""

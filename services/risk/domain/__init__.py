@@ -1,0 +1,1 @@
+"""Pure risk rules and models: no I/O, unit-tested in microseconds."""

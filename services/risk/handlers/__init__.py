@@ -1,0 +1,1 @@
+"""risk handlers: bus messages and requests in, domain calls, facts out."""

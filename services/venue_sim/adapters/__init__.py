@@ -1,0 +1,1 @@
+"""Simulator adapters (crypto verification, key files)."""

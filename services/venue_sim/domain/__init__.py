@@ -1,0 +1,1 @@
+"""Pure simulator state and rules (no I/O)."""

@@ -1,0 +1,170 @@
+"""Kalshi Trade API v2 JSON shapes (fixed-point strings, as the API sends them since 2026-03)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from services.venue_sim.domain.kalshi import Fill, KalshiExchange, Order, Settlement
+from services.venue_sim.domain.kalshi_account import Position
+from services.venue_sim.domain.kalshi_market import Market
+from services.venue_sim.domain.kalshi_units import ONE, ZERO, cents, count_fp, dollars, iso
+
+USER_ID = "sim-user-0001"
+
+
+def _opt_dollars(value: Decimal | None) -> str:
+    return dollars(value if value is not None else ZERO)
+
+
+def market_json(m: Market) -> dict:
+    yes_bid, no_bid = m.best("yes"), m.best("no")
+    return {
+        "ticker": m.ticker,
+        "event_ticker": m.event_ticker,
+        "market_type": "binary",
+        "title": m.title,
+        "subtitle": m.yes_sub_title,
+        "yes_sub_title": m.yes_sub_title,
+        "no_sub_title": m.no_sub_title,
+        "status": m.status,
+        "result": m.result,
+        "open_time": iso(m.open_time_ms),
+        "close_time": iso(m.close_time_ms),
+        "expiration_time": iso(m.close_time_ms),
+        "settlement_ts": iso(m.settled_ms) if m.settled_ms is not None else None,
+        "yes_bid_dollars": _opt_dollars(yes_bid),
+        "yes_ask_dollars": dollars(ONE - no_bid) if no_bid is not None else dollars(ONE),
+        "no_bid_dollars": _opt_dollars(no_bid),
+        "no_ask_dollars": dollars(ONE - yes_bid) if yes_bid is not None else dollars(ONE),
+        "last_price_dollars": _opt_dollars(m.last_price),
+        "volume_fp": count_fp(m.volume),
+        "price_level_structure": "linear_cent",
+        "tick_size_dollars": dollars(m.tick),
+        "fractional_trading_enabled": m.fractional,
+        "can_close_early": True,
+    }
+
+
+def orderbook_json(m: Market, depth: int | None) -> dict:
+    def side(s: str) -> list[list[str]]:
+        levels = [[dollars(p), count_fp(c)] for p, c in m.levels(s)]
+        return levels[-depth:] if depth else levels  # ascending: the best bids are last
+
+    return {"orderbook_fp": {"yes_dollars": side("yes"), "no_dollars": side("no")}}
+
+
+def order_json(o: Order) -> dict:
+    return {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "user_id": USER_ID,
+        "ticker": o.ticker,
+        "status": o.status,
+        "type": "limit",
+        "side": "yes",
+        "action": "buy" if o.side == "bid" else "sell",
+        "outcome_side": "yes",
+        "book_side": o.side,
+        "yes_price_dollars": dollars(o.price),
+        "no_price_dollars": dollars(ONE - o.price),
+        "initial_count_fp": count_fp(o.initial),
+        "fill_count_fp": count_fp(o.filled),
+        "remaining_count_fp": count_fp(o.remaining),
+        "taker_fees_dollars": dollars(o.taker_fees),
+        "maker_fees_dollars": dollars(o.maker_fees),
+        "taker_fill_cost_dollars": dollars(o.taker_cost),
+        "maker_fill_cost_dollars": dollars(o.maker_cost),
+        "time_in_force": o.time_in_force,
+        "post_only": o.post_only,
+        "reduce_only": o.reduce_only,
+        "self_trade_prevention_type": o.self_trade_prevention_type,
+        "order_group_id": o.order_group_id,
+        "expiration_time": iso(o.expiration_ms) if o.expiration_ms else None,
+        "created_time": iso(o.created_ms),
+        "last_update_time": iso(o.updated_ms),
+    }
+
+
+def create_order_json(o: Order, fills: list[Fill], ts_ms: int) -> dict:
+    body: dict = {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "fill_count": count_fp(o.filled),
+        "remaining_count": count_fp(o.remaining),
+        "ts_ms": ts_ms,
+    }
+    filled = sum((f.count for f in fills), ZERO)
+    if filled > 0:
+        body["average_fill_price"] = dollars(sum((f.count * f.yes_price for f in fills), ZERO) / filled)
+        body["average_fee_paid"] = dollars(sum((f.fee for f in fills), ZERO) / filled)
+    return body
+
+
+def fill_json(f: Fill) -> dict:
+    return {
+        "fill_id": f.fill_id,
+        "trade_id": f.fill_id,
+        "order_id": f.order_id,
+        "ticker": f.ticker,
+        "market_ticker": f.ticker,
+        "outcome_side": "yes",
+        "book_side": f.book_side,
+        "side": "yes",
+        "action": "buy" if f.book_side == "bid" else "sell",
+        "count_fp": count_fp(f.count),
+        "yes_price_dollars": dollars(f.yes_price),
+        "no_price_dollars": dollars(ONE - f.yes_price),
+        "is_taker": f.is_taker,
+        "fee_cost": dollars(f.fee),
+        "created_time": iso(f.ts_ms),
+        "ts": f.ts_ms // 1000,
+    }
+
+
+def position_json(p: Position, resting_orders: int) -> dict:
+    return {
+        "ticker": p.ticker,
+        "position_fp": count_fp(p.signed),
+        "total_traded_dollars": dollars(p.total_traded),
+        "market_exposure_dollars": dollars(p.exposure),
+        "realized_pnl_dollars": dollars(p.realized_pnl),
+        "fees_paid_dollars": dollars(p.fees_paid),
+        "resting_orders_count": resting_orders,
+        "last_updated_ts": iso(p.last_updated_ms),
+    }
+
+
+def event_position_json(event_ticker: str, positions: list[Position]) -> dict:
+    return {
+        "event_ticker": event_ticker,
+        "total_cost_dollars": dollars(sum((p.total_traded for p in positions), ZERO)),
+        "total_cost_shares_fp": count_fp(sum((p.held for p in positions), ZERO)),
+        "event_exposure_dollars": dollars(sum((p.exposure for p in positions), ZERO)),
+        "realized_pnl_dollars": dollars(sum((p.realized_pnl for p in positions), ZERO)),
+        "fees_paid_dollars": dollars(sum((p.fees_paid for p in positions), ZERO)),
+    }
+
+
+def settlement_json(s: Settlement) -> dict:
+    return {
+        "ticker": s.ticker,
+        "event_ticker": s.event_ticker,
+        "market_result": s.result,
+        "yes_count_fp": count_fp(s.yes_count),
+        "no_count_fp": count_fp(s.no_count),
+        "yes_total_cost_dollars": dollars(s.yes_cost),
+        "no_total_cost_dollars": dollars(s.no_cost),
+        "revenue": cents(s.revenue),
+        "value": 100 if s.result == "yes" else 0,
+        "fee_cost": dollars(ZERO),
+        "settled_time": iso(s.settled_ms),
+    }
+
+
+def balance_json(x: KalshiExchange) -> dict:
+    return {
+        "balance": cents(x.balance),
+        "balance_dollars": dollars(x.balance),
+        "portfolio_value": cents(x.portfolio_value()),
+        "updated_ts": x.balance_updated_ms // 1000,
+    }

@@ -1,0 +1,566 @@
+"""The simulated Polymarket venue for one account: markets, books, orders, trades, positions.
+
+Pure domain: no I/O. Signatures are verified by the adapter before an order reaches
+`place_order`; this module only sees a verified `OrderIntent`.
+
+Model choices (documented because a reconciler depends on them):
+- Positions and the USDC balance are *folded from trades* in match order, skipping trades
+  whose status is FAILED. A FAILED trade therefore reverses its position effect the moment the
+  clock passes its confirmation time, with no background task.
+- Trade status is a function of the clock: MATCHED until `mined_after_ms`, then MINED until
+  `confirmed_after_ms`, then CONFIRMED; a deterministic `failed_share` of trades (by trade-id
+  hash) go MATCHED -> RETRYING -> FAILED instead.
+- The seeded book is other people's liquidity. An incoming marketable order takes it level by
+  level (one trade per level, at the level's price) and consumes it. Our own resting orders are
+  shown in the book but are never matched by our own later orders (self-trade prevention);
+  they fill through the admin `fill_resting_order` operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from services.venue_sim.domain.clock import Clock
+from services.venue_sim.domain.polymarket_math import (
+    ALLOWED_TICKS,
+    ZERO,
+    PositionState,
+    from_units,
+    is_on_tick,
+    order_price_and_size,
+)
+
+Side = Literal["BUY", "SELL"]
+ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
+FOK_NOT_FILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
+FAK_NOT_FILLED = (
+    "no orders found to match with FAK order. "
+    "FAK orders are partially filled or killed if no match is found."
+)
+POST_ONLY_CROSSES = "invalid post-only order: order crosses book"
+MIN_GTD_LEAD_S = 60
+
+
+@dataclass
+class PolymarketSimConfig:
+    api_key: str
+    api_secret: str
+    api_passphrase: str
+    address: str
+    mined_after_ms: int
+    confirmed_after_ms: int
+    # A share of trades, not money: Decimal keeps the failure selection exact and reproducible.
+    failed_share: Decimal | float | str
+    chain_id: int = 137
+
+
+class OrderRejected(Exception):
+    """The CLOB refuses an order; `message` is the venue's `{"error": ...}` text."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Token:
+    token_id: str
+    outcome: str
+    outcome_index: int
+
+
+@dataclass
+class Market:
+    condition_id: str
+    question: str
+    slug: str
+    event_slug: str
+    event_id: int
+    end_date: str  # YYYY-MM-DD
+    tokens: tuple[Token, Token]
+    tick_size: Decimal = Decimal("0.01")
+    min_order_size: Decimal = Decimal("5")
+    neg_risk: bool = False
+    winner_index: int | None = None  # set when resolved
+
+    def other(self, token_id: str) -> Token:
+        return self.tokens[1] if self.tokens[0].token_id == token_id else self.tokens[0]
+
+    def token(self, token_id: str) -> Token:
+        return self.tokens[0] if self.tokens[0].token_id == token_id else self.tokens[1]
+
+
+@dataclass
+class Level:
+    price: Decimal
+    size: Decimal
+
+
+@dataclass
+class Book:
+    bids: list[Level] = field(default_factory=list)  # best (highest) first
+    asks: list[Level] = field(default_factory=list)  # best (lowest) first
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """A signed V2 order whose signature the adapter has already verified."""
+
+    order_hash: str
+    salt: int
+    maker: str
+    signer: str
+    token_id: str
+    maker_amount: int
+    taker_amount: int
+    side: Side
+    signature_type: int
+    timestamp_ms: int
+    expiration: int  # unix seconds, 0 = none
+    order_type: str
+    post_only: bool
+    owner: str  # API key that posted it
+
+
+@dataclass
+class Order:
+    id: str
+    intent: OrderIntent
+    market: str
+    price: Decimal
+    original_size: Decimal
+    created_s: int
+    size_matched: Decimal = ZERO
+    status: str = "LIVE"  # LIVE | MATCHED | CANCELED
+    associate_trades: list[str] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.original_size - self.size_matched
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "LIVE"
+
+
+@dataclass
+class Trade:
+    id: str
+    seq: int
+    token_id: str
+    market: str
+    side: Side
+    size: Decimal
+    price: Decimal
+    match_ms: int
+    trader_side: Literal["TAKER", "MAKER"]
+    order_id: str  # our order; "" for a trade made outside this API key (website, other bot)
+    maker_order_id: str  # the counterparty order (or ours when we were the maker)
+    owner: str
+    will_fail: bool | None = None  # forced settlement outcome; None = decided by failed_share
+
+
+@dataclass(frozen=True)
+class PlaceResult:
+    order_id: str
+    status: Literal["live", "matched", "delayed"]
+    making_amount: Decimal
+    taking_amount: Decimal
+    trade_ids: tuple[str, ...]
+
+
+def _trade_uuid(*parts: object) -> str:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _hex_id(*parts: object) -> str:
+    return "0x" + hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()
+
+
+class PolymarketExchange:
+    def __init__(self, config: PolymarketSimConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.markets: dict[str, Market] = {}
+        self.token_market: dict[str, str] = {}
+        self.books: dict[str, Book] = {}
+        self.orders: dict[str, Order] = {}
+        self.trades: list[Trade] = []
+        self.starting_collateral = ZERO
+        self._seq = 0
+        self._failed_per_10k = int(Decimal(str(config.failed_share)) * 10_000)
+
+    # ---- setup / admin -------------------------------------------------------------------
+
+    def add_market(self, market: Market) -> None:
+        if market.tick_size not in ALLOWED_TICKS:
+            raise ValueError(f"unsupported tick size {market.tick_size}")
+        self.markets[market.condition_id] = market
+        for token in market.tokens:
+            self.token_market[token.token_id] = market.condition_id
+            self.books.setdefault(token.token_id, Book())
+
+    def set_book(self, token_id: str, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self.market_of(token_id)
+        self.books[token_id] = Book(
+            bids=sorted((Level(p, s) for p, s in bids), key=lambda lv: -lv.price),
+            asks=sorted((Level(p, s) for p, s in asks), key=lambda lv: lv.price),
+        )
+
+    def set_collateral(self, usdc: Decimal) -> None:
+        self.starting_collateral = usdc
+
+    def record_external_trade(
+        self, token_id: str, side: Side, size: Decimal, price: Decimal, match_ms: int | None = None,
+        will_fail: bool | None = None,
+    ) -> Trade:
+        """A fill on this account made outside this API key (website, another bot, history).
+
+        `will_fail` forces how its settlement ends (FAILED or CONFIRMED); None leaves it to
+        `failed_share`.
+        """
+        self.market_of(token_id)
+        if size <= 0 or not 0 < price < 1:
+            raise ValueError("size must be positive and price strictly between 0 and 1")
+        if side == "SELL" and size > self.position(token_id).size:
+            raise ValueError(f"cannot sell {size}; position is {self.position(token_id).size}")
+        if side not in ("BUY", "SELL"):
+            raise ValueError("side must be BUY or SELL")
+        when = self.clock.now_ms() if match_ms is None else match_ms
+        trade = self._new_trade(token_id, side, size, price, when, "TAKER", "", _hex_id("ext", self._seq), "")
+        trade.will_fail = will_fail
+        return trade
+
+    def resolve_market(self, condition_id: str, winner_outcome: str) -> Market:
+        market = self.markets[condition_id]
+        for token in market.tokens:
+            if token.outcome.lower() == winner_outcome.lower():
+                market.winner_index = token.outcome_index
+                break
+        else:
+            raise ValueError(f"{winner_outcome!r} is not an outcome of {condition_id}")
+        for order in self.orders.values():
+            if order.is_open and order.market == condition_id:
+                order.status = "CANCELED"
+        for token in market.tokens:
+            self.books[token.token_id] = Book()
+        return market
+
+    def fill_resting_order(self, order_id: str, size: Decimal) -> Trade:
+        """Someone else takes (part of) one of our resting orders; we are the maker."""
+        self._expire_orders()
+        order = self.orders.get(order_id)
+        if order is None or not order.is_open:
+            raise ValueError(f"order {order_id} is not open")
+        if not 0 < size <= order.remaining:
+            raise ValueError(f"fill size must be in (0, {order.remaining}]")
+        trade = self._new_trade(
+            order.intent.token_id, order.intent.side, size, order.price, self.clock.now_ms(),
+            "MAKER", order.id, order.id, order.intent.owner,
+        )
+        self._record_fill(order, trade)
+        return trade
+
+    # ---- lookups -------------------------------------------------------------------------
+
+    def market_of(self, token_id: str) -> Market:
+        condition_id = self.token_market.get(token_id)
+        if condition_id is None:
+            raise KeyError(token_id)
+        return self.markets[condition_id]
+
+    def trade_status(self, trade: Trade) -> str:
+        age = self.clock.now_ms() - trade.match_ms
+        fails = self.fails(trade)
+        if age < self.config.mined_after_ms:
+            return "MATCHED"
+        if age < self.config.confirmed_after_ms:
+            return "RETRYING" if fails else "MINED"
+        return "FAILED" if fails else "CONFIRMED"
+
+    def transaction_hash(self, trade: Trade) -> str:
+        """Known once the settlement transaction was broadcast (MINED onwards)."""
+        if self.trade_status(trade) == "MATCHED":
+            return ""
+        return _hex_id("tx", trade.id)
+
+    def fails(self, trade: Trade) -> bool:
+        """Whether this trade's settlement ends FAILED (deterministic by trade-id hash)."""
+        if trade.will_fail is not None:
+            return trade.will_fail
+        bucket = int.from_bytes(hashlib.sha256(trade.id.encode()).digest()[:8], "big") % 10_000
+        return bucket < self._failed_per_10k
+
+    def effective_trades(self) -> list[Trade]:
+        return [t for t in self.trades if self.trade_status(t) != "FAILED"]
+
+    def positions(self) -> dict[str, PositionState]:
+        """Every token this account ever traded, folded from non-FAILED trades in match order."""
+        states: dict[str, PositionState] = {}
+        for trade in sorted(self.effective_trades(), key=lambda t: (t.match_ms, t.seq)):
+            state = states.setdefault(trade.token_id, PositionState())
+            # A sale can outlive the FAILED purchase it was funded by; it can only sell what the
+            # fold still holds, so clamp rather than go short (Polymarket has no short shares).
+            size = min(trade.size, state.size) if trade.side == "SELL" else trade.size
+            if size > 0:
+                state.apply(trade.side, size, trade.price)
+        return states
+
+    def position(self, token_id: str) -> PositionState:
+        return self.positions().get(token_id, PositionState())
+
+    def collateral(self) -> Decimal:
+        cash = self.starting_collateral
+        for trade in self.effective_trades():
+            notional = trade.size * trade.price
+            cash += -notional if trade.side == "BUY" else notional
+        return cash
+
+    def current_price(self, token_id: str) -> Decimal:
+        """The mark the Data API reports as curPrice: payout once resolved, else the midpoint."""
+        market = self.market_of(token_id)
+        if market.winner_index is not None:
+            return Decimal(1) if market.token(token_id).outcome_index == market.winner_index else ZERO
+        mid = self.midpoint(token_id)
+        return mid if mid is not None else ZERO
+
+    def book_view(self, token_id: str) -> Book:
+        """External liquidity plus our own resting orders, aggregated by price."""
+        self._expire_orders()
+        external = self.books[token_id]
+        bids = {lv.price: lv.size for lv in external.bids}
+        asks = {lv.price: lv.size for lv in external.asks}
+        for order in self.orders.values():
+            if order.is_open and order.intent.token_id == token_id:
+                side = bids if order.intent.side == "BUY" else asks
+                side[order.price] = side.get(order.price, ZERO) + order.remaining
+        return Book(
+            bids=[Level(p, s) for p, s in sorted(bids.items(), key=lambda kv: -kv[0])],
+            asks=[Level(p, s) for p, s in sorted(asks.items())],
+        )
+
+    def best(self, token_id: str, side: Side) -> Decimal | None:
+        book = self.book_view(token_id)
+        levels = book.bids if side == "BUY" else book.asks
+        return levels[0].price if levels else None
+
+    def midpoint(self, token_id: str) -> Decimal | None:
+        bid, ask = self.best(token_id, "BUY"), self.best(token_id, "SELL")
+        if bid is None or ask is None:
+            return bid if ask is None else ask
+        return (bid + ask) / 2
+
+    def open_orders(self) -> list[Order]:
+        self._expire_orders()
+        return [o for o in self.orders.values() if o.is_open]
+
+    # ---- trading -------------------------------------------------------------------------
+
+    def place_order(self, intent: OrderIntent) -> PlaceResult:
+        self._expire_orders()
+        if intent.order_hash in self.orders:
+            raise OrderRejected(f"order {intent.order_hash} is invalid. Duplicated.")
+        if intent.order_type not in ORDER_TYPES:
+            raise OrderRejected(f"invalid order type {intent.order_type!r}")
+        try:
+            market = self.market_of(intent.token_id)
+        except KeyError:
+            raise OrderRejected("Invalid token id") from None
+        if market.winner_index is not None:
+            raise OrderRejected("market is closed: the market has already been resolved")
+        try:
+            price, size = order_price_and_size(intent.side, intent.maker_amount, intent.taker_amount)
+        except ValueError as error:
+            raise OrderRejected(f"invalid amounts: {error}") from None
+        if not is_on_tick(price, market.tick_size):
+            raise OrderRejected(
+                f"order {intent.order_hash} is invalid. Price ({price}) breaks minimum tick size "
+                f"rule: {market.tick_size}"
+            )
+        if intent.order_type in ("GTC", "GTD") and size < market.min_order_size:
+            raise OrderRejected(
+                f"order {intent.order_hash} is invalid. Size ({size}) lower than the minimum: "
+                f"{market.min_order_size}"
+            )
+        now_s = self.clock.now_ms() // 1000
+        if intent.order_type == "GTD":
+            if intent.expiration < now_s + MIN_GTD_LEAD_S:
+                raise OrderRejected("invalid expiration")
+        elif intent.expiration != 0:
+            raise OrderRejected("invalid expiration")
+        if intent.post_only and intent.order_type not in ("GTC", "GTD"):
+            raise OrderRejected("post-only orders must be GTC or GTD")
+        self._check_balance(intent, price, size)
+
+        takeable = self._takeable(intent.token_id, intent.side, price)
+        available = sum((lv.size for lv in takeable), ZERO)
+        if intent.post_only and takeable:
+            raise OrderRejected(POST_ONLY_CROSSES)
+        if intent.order_type == "FOK" and available < size:
+            raise OrderRejected(FOK_NOT_FILLED)
+        if intent.order_type == "FAK" and not takeable:
+            raise OrderRejected(FAK_NOT_FILLED)
+
+        order = Order(
+            id=intent.order_hash, intent=intent, market=market.condition_id, price=price,
+            original_size=size, created_s=now_s,
+        )
+        self.orders[order.id] = order
+        trade_ids: list[str] = []
+        making = taking = ZERO
+        now_ms = self.clock.now_ms()
+        for level in takeable:
+            if order.remaining == 0:
+                break
+            qty = min(level.size, order.remaining)
+            level.size -= qty
+            trade = self._new_trade(
+                intent.token_id, intent.side, qty, level.price, now_ms, "TAKER", order.id,
+                _hex_id("maker", intent.token_id, level.price, self._seq), intent.owner,
+            )
+            self._record_fill(order, trade)
+            trade_ids.append(trade.id)
+            notional = qty * level.price
+            making += notional if intent.side == "BUY" else qty
+            taking += qty if intent.side == "BUY" else notional
+        book = self.books[intent.token_id]
+        book.bids = [lv for lv in book.bids if lv.size > 0]
+        book.asks = [lv for lv in book.asks if lv.size > 0]
+
+        if order.remaining > 0 and intent.order_type in ("FOK", "FAK"):
+            order.status = "CANCELED" if order.size_matched == 0 else "MATCHED"
+        status: Literal["live", "matched"] = "live" if order.is_open else "matched"
+        return PlaceResult(order.id, status, making, taking, tuple(trade_ids))
+
+    def cancel(self, order_ids: list[str]) -> tuple[list[str], dict[str, str]]:
+        self._expire_orders()
+        canceled: list[str] = []
+        not_canceled: dict[str, str] = {}
+        for order_id in order_ids:
+            order = self.orders.get(order_id)
+            if order is None:
+                not_canceled[order_id] = "order not found"
+            elif order.status == "CANCELED":
+                not_canceled[order_id] = "order already canceled"
+            elif order.status == "MATCHED":
+                not_canceled[order_id] = "order already fully matched"
+            else:
+                order.status = "CANCELED"
+                canceled.append(order_id)
+        return canceled, not_canceled
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _takeable(self, token_id: str, side: Side, limit: Decimal) -> list[Level]:
+        book = self.books[token_id]
+        if side == "BUY":
+            return [lv for lv in book.asks if lv.price <= limit and lv.size > 0]
+        return [lv for lv in book.bids if lv.price >= limit and lv.size > 0]
+
+    def _check_balance(self, intent: OrderIntent, price: Decimal, size: Decimal) -> None:
+        reserved = ZERO
+        for order in self.open_orders():
+            if order.intent.side == intent.side and (
+                intent.side == "BUY" or order.intent.token_id == intent.token_id
+            ):
+                reserved += order.remaining * (order.price if intent.side == "BUY" else 1)
+        if intent.side == "BUY":
+            balance, needed = self.collateral(), from_units(intent.maker_amount)
+        else:
+            balance, needed = self.position(intent.token_id).size, size
+        if needed > balance - reserved:
+            raise OrderRejected(
+                f"not enough balance / allowance: the balance is not enough -> balance: "
+                f"{balance}, order amount: {needed}, sum of active orders: {reserved}"
+            )
+
+    def _new_trade(
+        self, token_id: str, side: Side, size: Decimal, price: Decimal, match_ms: int,
+        trader_side: Literal["TAKER", "MAKER"], order_id: str, maker_order_id: str, owner: str,
+    ) -> Trade:
+        self._seq += 1
+        trade = Trade(
+            id=_trade_uuid("trade", self.config.address, self._seq, token_id, match_ms),
+            seq=self._seq, token_id=token_id, market=self.token_market[token_id], side=side,
+            size=size, price=price, match_ms=match_ms, trader_side=trader_side,
+            order_id=order_id, maker_order_id=maker_order_id, owner=owner,
+        )
+        self.trades.append(trade)
+        return trade
+
+    def _record_fill(self, order: Order, trade: Trade) -> None:
+        order.size_matched += trade.size
+        order.associate_trades.append(trade.id)
+        if order.remaining == 0:
+            order.status = "MATCHED"
+
+    def _expire_orders(self) -> None:
+        now_s = self.clock.now_ms() // 1000
+        for order in self.orders.values():
+            if order.is_open and order.intent.expiration and order.intent.expiration <= now_s:
+                order.status = "CANCELED"
+
+    # ---- admin view ----------------------------------------------------------------------
+
+    def state(self) -> dict:
+        """A JSON-ready snapshot (decimal strings) for the admin API and tests."""
+        positions = self.positions()
+        return {
+            "address": self.config.address,
+            "collateral": str(self.collateral()),
+            "positions": [
+                {
+                    "asset": token_id,
+                    "condition_id": self.token_market[token_id],
+                    "outcome": self.market_of(token_id).token(token_id).outcome,
+                    "size": str(p.size),
+                    "avg_price": str(p.avg_price),
+                    "realized_pnl": str(p.realized_pnl),
+                }
+                for token_id, p in positions.items()
+            ],
+            "open_orders": [
+                {"id": o.id, "asset": o.intent.token_id, "side": o.intent.side, "price": str(o.price),
+                 "original_size": str(o.original_size), "size_matched": str(o.size_matched)}
+                for o in self.open_orders()
+            ],
+            "trades": [
+                {"id": t.id, "asset": t.token_id, "side": t.side, "size": str(t.size),
+                 "price": str(t.price), "status": self.trade_status(t), "match_ms": t.match_ms,
+                 "order_id": t.order_id}
+                for t in self.trades
+            ],
+            "markets": [
+                {"condition_id": m.condition_id, "question": m.question, "slug": m.slug,
+                 "resolved": m.winner_index is not None,
+                 "tokens": [{"token_id": t.token_id, "outcome": t.outcome} for t in m.tokens]}
+                for m in self.markets.values()
+            ],
+        }
+
+
+def encode_cursor(offset: int) -> str:
+    """CLOB cursors are base64 of the decimal offset: "MA==" is 0, "LTE=" (-1) means done."""
+    return base64.b64encode(str(offset).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        value = int(base64.b64decode(cursor, validate=True).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"invalid cursor {cursor!r}") from None
+    if value < 0:
+        raise ValueError("cursor is past the end")
+    return value
+
+
+END_CURSOR = encode_cursor(-1)

@@ -1,0 +1,1 @@
+"""HTTP wiring of the simulator (Litestar apps, ASGI middleware)."""

@@ -1,0 +1,1 @@
+"""Deterministic, seeded simulator scenarios."""

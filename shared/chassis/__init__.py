@@ -1,0 +1,3 @@
+from shared.chassis.service import Service, run_service
+
+__all__ = ["Service", "run_service"]

@@ -1,0 +1,39 @@
+"""`python -m shared.chassis.healthcheck <service>`: exit 0 when the service answers healthy.
+
+Used by container healthchecks: it asks over the bus, the same way the API aggregates health,
+so "healthy" means reachable through NATS, not merely "process exists".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from shared.bus import Bus, BusError
+from shared.contracts import HealthReply, HealthRequest, subjects
+from shared.settings import BaseServiceSettings, load_settings
+
+
+async def check(service: str) -> bool:
+    settings = load_settings(BaseServiceSettings)
+    bus = Bus(settings.nats_url, settings.bus_namespace, "healthcheck")
+    await bus.broker.connect()
+    try:
+        reply = await bus.request(subjects.health_subject(service), HealthRequest(), HealthReply, timeout=3.0)
+    except BusError as exc:
+        print(f"{service}: {exc}")
+        return False
+    finally:
+        await bus.stop()
+    print(f"{service}: {reply.status} {reply.checks}")
+    return reply.status == "ok"
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m shared.chassis.healthcheck <service-name>")
+    sys.exit(0 if asyncio.run(check(sys.argv[1])) else 1)
+
+
+if __name__ == "__main__":
+    main()

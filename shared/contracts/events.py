@@ -1,0 +1,150 @@
+"""Facts published on JetStream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.base import Message, Outcome, Side, Venue
+from shared.money import Money, Price, Quantity
+
+# Polymarket trades are provisional until CONFIRMED and may still FAIL; Kalshi fills are final.
+FillStatus = Literal["matched", "mined", "confirmed", "retrying", "failed"]
+OrderStatus = Literal["pending", "open", "partially_filled", "filled", "canceled", "rejected", "expired", "unknown"]
+TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
+Severity = Literal["info", "warning", "critical"]
+ReconciliationStatus = Literal["match", "mismatch", "unknown_mapping", "api_error"]
+
+
+class Fill(Message):
+    venue: Venue
+    account: str
+    fill_id: str
+    order_id: str | None = None
+    client_order_id: str | None = None
+    instrument_id: str = Field(description="Kalshi market ticker or Polymarket asset (token id)")
+    outcome: Outcome
+    side: Side
+    quantity: Quantity
+    price: Price
+    fee: Money
+    status: FillStatus
+    is_taker: bool | None = None
+    executed_at: datetime
+    raw: dict[str, Any] = Field(default_factory=dict, description="venue payload, for debugging")
+
+
+class OrderUpdate(Message):
+    venue: Venue
+    order_id: str | None = None
+    client_order_id: str | None = None
+    instrument_id: str
+    outcome: Outcome
+    side: Side
+    status: OrderStatus
+    limit_price: Price | None = None
+    quantity: Quantity
+    filled_quantity: Quantity
+    remaining_quantity: Quantity
+    average_fill_price: Price | None = None
+    updated_at: datetime
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExternalPosition(BaseModel):
+    """One holding as the venue reports it, normalized across venues."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    venue: Venue
+    account: str
+    instrument_id: str
+    outcome: Outcome
+    quantity: Quantity = Field(description="signed: negative is a short/NO exposure where the venue nets")
+    avg_price: Price | None = None
+    cost_basis: Money | None = None
+    market_value: Money | None = None
+    realized_pnl: Money | None = None
+    fees: Money | None = None
+    title: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExternalPositionsSnapshot(Message):
+    """A venue's holdings at one moment. `complete=False` means some page failed: never a match."""
+
+    venue: Venue
+    account: str
+    snapshot_time: datetime
+    complete: bool
+    error: str | None = None
+    status: Literal["ok", "error", "not_configured"] = "ok"
+    positions: tuple[ExternalPosition, ...] = ()
+
+
+class BalanceSnapshot(Message):
+    venue: Venue
+    account: str
+    cash: Money
+    portfolio_value: Money | None = None
+    as_of: datetime
+
+
+class Mark(Message):
+    venue: Venue
+    instrument_id: str
+    best_bid: Price | None = None
+    best_ask: Price | None = None
+    mid: Price | None = None
+    last: Price | None = None
+    as_of: datetime
+
+
+class Alert(Message):
+    severity: Severity
+    source: str
+    code: str
+    message: str
+    dedup_key: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class RiskStateChanged(Message):
+    previous: TradingState | None = None
+    state: TradingState
+    reason: str
+    trigger: str
+    actor: str
+
+
+class ReconciliationItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    venue: Venue
+    instrument_id: str
+    outcome: Outcome
+    internal_quantity: Quantity | None = None
+    external_quantity: Quantity | None = None
+    diff_quantity: Quantity | None = None
+    status: ReconciliationStatus
+    reason: str
+
+
+class ReconciliationCompleted(Message):
+    run_id: str
+    trigger: Literal["startup", "schedule", "on_demand"]
+    started_at: datetime
+    finished_at: datetime
+    summary: dict[ReconciliationStatus, int]
+    items: tuple[ReconciliationItem, ...] = ()
+
+
+class DeadLetter(Message):
+    """A message a consumer could not accept, kept verbatim (truncated) with the reason."""
+
+    original_subject: str
+    consumer: str
+    error: str
+    payload: str = Field(description="original bytes as text, truncated to 64 KiB")

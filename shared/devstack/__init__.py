@@ -1,0 +1,1 @@
+"""Development and CI infrastructure: embedded NATS/Postgres, provisioning, `make run`."""

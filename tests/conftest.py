@@ -1,0 +1,131 @@
+"""Session-wide infrastructure for every test: NATS (JetStream) and Postgres.
+
+Servers come from `shared.devstack.provision`: `NATS_URL`/`DATABASE_URL` if set, else containers
+when a Docker engine answers, else embedded servers from the venv in a temp dir (well under a
+second to start). They start lazily, once per session, only if a test asks for them.
+
+Isolation between test sessions that share a server: each session gets its own database
+(`trueup_test_<random>`, dropped at the end) and its own bus namespace (`t<random>`), which
+`shared.bus.Bus` prefixes to every subject and stream name (via `BUS_NAMESPACE`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from shared.devstack.provision import Infra, provision
+
+# Venue secrets must never reach a test from the developer's shell; a test that needs them says so.
+_VENUE_SECRET_PREFIXES = ("KALSHI_", "POLYMARKET_")
+
+
+def _run_async(coro_fn: Callable, *args):
+    """Run a coroutine to completion on a private loop in a worker thread, so the session's
+    pytest-asyncio loop (current in this thread) is neither used nor replaced."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coro_fn(*args))).result()
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    workdir = Path(tempfile.mkdtemp(prefix="trueup-test-"))
+    resolved = provision(workdir, durable=False)
+    try:
+        yield resolved
+    finally:
+        resolved.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def bus_namespace() -> Iterator[str]:
+    """A namespace no other test session uses; also exported as `BUS_NAMESPACE`."""
+    namespace = f"t{uuid.uuid4().hex[:12]}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BUS_NAMESPACE", namespace)
+        yield namespace
+
+
+@pytest.fixture(scope="session")
+def nats_url(infra: Infra, bus_namespace: str) -> Iterator[str]:
+    """NATS with JetStream; requesting it also pins this session's `BUS_NAMESPACE`."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NATS_URL", infra.nats_url)
+        yield infra.nats_url
+
+
+@pytest.fixture(scope="session")
+def database_factory(infra: Infra) -> Iterator[Callable[[str], str]]:
+    """`make(prefix)` creates a fresh empty database and returns its URL; all are dropped at the end."""
+    created: list[str] = []
+
+    def make(prefix: str = "trueup_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        _run_async(_admin, infra.database_url, f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return _with_database(infra.database_url, name)
+
+    yield make
+    for name in created:
+        try:
+            _run_async(_admin, infra.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception as exc:  # a leftover test database is harmless; say so and move on
+            print(f"could not drop test database {name}: {exc!r}")
+
+
+@pytest.fixture(scope="session")
+def database_url(database_factory: Callable[[str], str]) -> Iterator[str]:
+    """This session's own database (`trueup_test_<random>`); also exported as `DATABASE_URL`."""
+    url = database_factory("trueup_test")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url)
+        yield url
+
+
+@pytest.fixture
+def service_env(
+    monkeypatch: pytest.MonkeyPatch, nats_url: str, database_url: str, bus_namespace: str
+) -> dict[str, str]:
+    """Environment for a service under test, set on this process for the test's duration.
+
+    Returns the same variables as a dict, to pass (with PATH etc.) to a service subprocess; a test
+    adds what its service needs (e.g. venue URLs for the gateway) via `monkeypatch.setenv`.
+    """
+    for name in list(os.environ):
+        if name.startswith(_VENUE_SECRET_PREFIXES):
+            monkeypatch.delenv(name)
+    env = {
+        "NATS_URL": nats_url,
+        "DATABASE_URL": database_url,
+        "BUS_NAMESPACE": bus_namespace,
+        "TRADING_MODE": "paper",
+        "LOG_LEVEL": "DEBUG",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env

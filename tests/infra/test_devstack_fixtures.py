@@ -1,0 +1,73 @@
+"""The root conftest's session fixtures: real servers, a private database and bus namespace."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import asyncpg
+import nats
+
+from shared.devstack import provision as provision_mod
+
+
+async def test_database_url_is_a_private_fresh_database(database_url: str, database_factory) -> None:
+    assert os.environ["DATABASE_URL"] == database_url
+    conn = await asyncpg.connect(database_url)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        assert re.fullmatch(r"trueup_test_[0-9a-f]{10}", name)
+    finally:
+        await conn.close()
+    # Other tests may already have used the session database; a factory database starts empty.
+    conn = await asyncpg.connect(database_factory("trueup_fresh"))
+    try:
+        tables = await conn.fetchval(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        )
+        assert tables == 0
+    finally:
+        await conn.close()
+
+
+async def test_nats_url_has_jetstream_and_pins_namespace(nats_url: str, bus_namespace: str) -> None:
+    assert os.environ["NATS_URL"] == nats_url
+    assert os.environ["BUS_NAMESPACE"] == bus_namespace
+    assert re.fullmatch(r"t[0-9a-f]{12}", bus_namespace)
+    nc = await nats.connect(nats_url)
+    try:
+        info = await nc.jetstream().account_info()
+        assert info.limits is not None
+    finally:
+        await nc.close()
+
+
+def test_service_env_sets_and_scrubs(service_env: dict[str, str], nats_url: str, database_url: str) -> None:
+    assert service_env["NATS_URL"] == nats_url == os.environ["NATS_URL"]
+    assert service_env["DATABASE_URL"] == database_url
+    assert service_env["TRADING_MODE"] == "paper"
+    assert not [k for k in os.environ if k.startswith(("KALSHI_", "POLYMARKET_"))]
+
+
+def test_database_factory_makes_distinct_databases(database_factory, database_url: str) -> None:
+    other = database_factory("trueup_extra")
+    assert other != database_url
+    assert other.rsplit("/", 1)[1].startswith("trueup_extra_")
+
+
+def test_environment_wins_over_any_fallback(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("NATS_URL", "nats://example.invalid:4222")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@example.invalid/db")
+    infra = provision_mod.provision(tmp_path)
+    assert infra.nats_url == "nats://example.invalid:4222"
+    assert infra.database_url == "postgresql://u@example.invalid/db"
+    assert infra.sources == {"nats": "env", "postgres": "env"}
+    assert list(tmp_path.iterdir()) == []  # nothing was started
+
+
+def test_docker_probe_fails_fast_without_an_engine(monkeypatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    started = time.monotonic()
+    assert provision_mod.docker_available() is False
+    assert time.monotonic() - started < 3

@@ -1,0 +1,100 @@
+"""docker-compose.yml: every service from the one image, health-gated, secrets only in the gateway."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_SERVICES = {
+    "exchange-gateway": "services.exchange_gateway",
+    "ledger": "services.ledger",
+    "reconciler": "services.reconciler",
+    "executor": "services.executor",
+    "risk": "services.risk",
+    "notifier": "services.notifier",
+    "api-gateway": "services.api_gateway",
+    "venue-sim": "services.venue_sim",
+}
+VENUE_PREFIXES = ("KALSHI_", "POLYMARKET_")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _env(service: dict) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return env
+
+
+def _secret_names(service: dict) -> list[str]:
+    return [s if isinstance(s, str) else s["source"] for s in service.get("secrets", [])]
+
+
+def test_every_service_is_present_with_its_own_command(compose: dict) -> None:
+    services = compose["services"]
+    assert set(APP_SERVICES) | {"nats", "postgres"} <= set(services)
+    for name, module in APP_SERVICES.items():
+        command = services[name]["command"]
+        assert command[-3:] == ["python", "-m", module], name
+
+
+def test_app_services_share_one_image_and_build(compose: dict) -> None:
+    services = compose["services"]
+    images = {services[n]["image"] for n in APP_SERVICES}
+    builds = {(services[n]["build"]["context"], services[n]["build"]["dockerfile"]) for n in APP_SERVICES}
+    assert len(images) == 1 and len(builds) == 1
+    context, dockerfile = builds.pop()
+    assert (ROOT / context / dockerfile).is_file()
+    assert all(services[n]["restart"] == "unless-stopped" for n in APP_SERVICES)
+
+
+def test_everything_has_a_healthcheck_and_waits_for_healthy_infra(compose: dict) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        assert service["healthcheck"]["test"], name
+    for name in set(APP_SERVICES) - {"venue-sim"}:
+        deps = services[name]["depends_on"]
+        assert deps["nats"]["condition"] == "service_healthy", name
+        assert deps["postgres"]["condition"] == "service_healthy", name
+        assert services[name]["healthcheck"]["test"][-2:] == ["shared.chassis.healthcheck", name]
+    assert "-c" in services["nats"]["command"]
+    assert any("8222" in part for part in services["nats"]["healthcheck"]["test"])
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+
+
+def test_only_exchange_gateway_gets_venue_secrets(compose: dict) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        venue_vars = [k for k in _env(service) if k.startswith(VENUE_PREFIXES)]
+        venue_secrets = [s for s in _secret_names(service) if s.upper().startswith(VENUE_PREFIXES)]
+        if name == "exchange-gateway":
+            assert "KALSHI_PRIVATE_KEY_FILE" in venue_vars
+            assert "POLYMARKET_PRIVATE_KEY_FILE" in venue_vars
+            assert {"kalshi_private_key", "polymarket_private_key"} <= set(venue_secrets)
+        else:
+            assert venue_vars == [] and venue_secrets == [], name
+        # A secret's value never sits in the compose file itself.
+        for key, value in _env(service).items():
+            if any(w in key for w in ("PRIVATE_KEY", "API_SECRET", "PASSPHRASE")):
+                assert key.endswith("_FILE") and str(value).startswith("/run/secrets/"), (name, key)
+
+
+def test_only_api_gateway_publishes_a_port(compose: dict) -> None:
+    published = {n for n, s in compose["services"].items() if s.get("ports")}
+    assert published == {"api-gateway"}
+    assert any(str(p).endswith(":8000") for p in compose["services"]["api-gateway"]["ports"])
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose binary not installed")
+def test_docker_compose_v1_accepts_the_file() -> None:
+    res = subprocess.run(["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
