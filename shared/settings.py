@@ -27,7 +27,8 @@ class FileSecretsSource(PydanticBaseSettingsSource):
     """`FOO_FILE=/run/secrets/foo` supplies FOO from the file's contents (Docker/K8s secrets)."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        env_name = f"{field_name.upper()}_FILE"
+        prefix = self.settings_cls.model_config.get("env_prefix", "")
+        env_name = f"{prefix}{field_name}_FILE".upper()
         path = os.environ.get(env_name)
         if not path:
             return None, field_name, False
@@ -45,15 +46,10 @@ class FileSecretsSource(PydanticBaseSettingsSource):
         return values
 
 
-class BaseServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+class TrueupSettings(BaseSettings):
+    """Sources in priority order: explicit env var, then `<NAME>_FILE`, then `.env`."""
 
-    nats_url: str = Field(default="nats://127.0.0.1:4222", pattern=r"^(nats|tls|ws|wss)://")
-    bus_namespace: str = Field(default="trueup", pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/trueup", pattern=r"^postgres(ql)?://")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    trading_mode: Literal["paper", "live"] = "paper"
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     @classmethod
     def settings_customise_sources(
@@ -64,21 +60,32 @@ class BaseServiceSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # An explicit env var wins over a *_FILE, which wins over .env.
         return (init_settings, env_settings, FileSecretsSource(settings_cls), dotenv_settings)
 
 
-SettingsT = TypeVar("SettingsT", bound=BaseServiceSettings)
+class BaseServiceSettings(TrueupSettings):
+    """What every bus-connected service reads."""
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", pattern=r"^(nats|tls|ws|wss)://")
+    bus_namespace: str = Field(default="trueup", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/trueup", pattern=r"^postgres(ql)?://")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    trading_mode: Literal["paper", "live"] = "paper"
+
+
+SettingsT = TypeVar("SettingsT", bound=TrueupSettings)
 
 
 def load_settings(cls: type[SettingsT], **overrides: Any) -> SettingsT:
     """Build settings or exit with one line per bad variable, named as the operator types it."""
+    prefix = cls.model_config.get("env_prefix", "")
     try:
         return cls(**overrides)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            variable = "_".join(str(part) for part in err["loc"]).upper() or "?"
+            variable = (prefix + "_".join(str(part) for part in err["loc"])).upper() or "?"
             # Never echo the offending value: it may be a secret.
             problems.append(f"{variable}: {err['msg']}")
         raise ConfigError("; ".join(problems)) from None

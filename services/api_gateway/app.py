@@ -7,6 +7,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from services.api_gateway.handlers.health import HealthController
+from services.api_gateway.handlers.positions import PositionsController
 from services.api_gateway.handlers.ui import index, metrics, static_files
 from services.api_gateway.settings import ApiSettings
 from shared.bus import Bus
@@ -14,7 +15,7 @@ from shared.bus import Bus
 
 def create_app(bus: Bus, settings: ApiSettings) -> Litestar:
     return Litestar(
-        route_handlers=[HealthController, index, metrics, static_files],
+        route_handlers=[HealthController, PositionsController, index, metrics, static_files],
         dependencies={
             "bus": Provide(lambda: bus, use_cache=True, sync_to_thread=False),
             "health_timeout": Provide(lambda: settings.health_timeout_seconds, use_cache=True, sync_to_thread=False),

@@ -6,16 +6,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ConfigError, TrueupSettings
+from shared.settings import load_settings as _load_settings
+
+__all__ = ["ConfigError", "SimSettings", "load_settings"]
 
 
-class ConfigError(Exception):
-    """A bad SIM_* variable; the message names it."""
-
-
-class SimSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SIM_", extra="ignore")
+class SimSettings(TrueupSettings):
+    # SIM_* so the simulator's idea of "the keys it accepts" never mixes with the gateway's own.
+    model_config = SettingsConfigDict(env_prefix="SIM_", env_file=".env", extra="ignore")
 
     host: str = "127.0.0.1"
     kalshi_port: int = 8100
@@ -63,10 +65,4 @@ class SimSettings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> SimSettings:
-    try:
-        return SimSettings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"SIM_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid simulator configuration: {problems}") from None
+    return _load_settings(SimSettings, **overrides)

@@ -26,6 +26,7 @@ from services.venue_sim.handlers.admin_http import admin_router
 from services.venue_sim.handlers.kalshi_http import build_kalshi_app
 from services.venue_sim.handlers.polymarket_http import build_clob_app, build_data_api_app, polymarket_admin_router
 from services.venue_sim.scenarios.demo import load_scenario
+from shared.logs import configure_logging
 
 log = logging.getLogger("venue_sim")
 
@@ -157,7 +158,7 @@ async def run(settings: SimSettings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging("venue-sim")
     try:
         settings = load_settings()
         asyncio.run(run(settings))

@@ -299,4 +299,6 @@ def build_kalshi_app(sim: Simulator, auth: KalshiAuthenticator, admin_routers: l
         middleware=[counting_middleware(sim), fault_middleware(sim.faults, "kalshi"), gate_middleware(sim, auth)],
         exception_handlers={KalshiError: _kalshi_error_handler, HTTPException: _http_error_handler},
         openapi_config=None,
+        # One log format for every process: shared.logs configures it; Litestar must not replace it.
+        logging_config=None,
     )

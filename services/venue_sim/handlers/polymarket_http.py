@@ -120,6 +120,8 @@ def _app(handlers: list, sim: Any) -> Litestar:
         middleware=middleware,
         exception_handlers={HTTPException: _http_error_handler},
         openapi_config=None,
+        # One log format for every process: shared.logs configures it; Litestar must not replace it.
+        logging_config=None,
     )
 
 

@@ -1,0 +1,176 @@
+"""Answers to questions about the venues: holdings, balances, a page of fills, one order.
+
+Snapshots are cached briefly (the TTL is configurable 5-30 s) and fetched single-flight, so a
+burst of UI refreshes costs the venue one call, not one per click. Every fresh snapshot is also
+published as a fact for the reconciler and ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from services.exchange_gateway.adapters.venue import VenueClient, VenueError
+from services.exchange_gateway.domain.snapshot_cache import Cached, is_fresh
+from shared.bus import Bus
+from shared.contracts import (
+    BalanceSnapshot,
+    BalancesReply,
+    BalancesRequest,
+    ErrorInfo,
+    ExternalPositionsSnapshot,
+    FillsPageReply,
+    FillsPageRequest,
+    OrderLookupReply,
+    OrderLookupRequest,
+    PositionsReply,
+    PositionsRequest,
+    Venue,
+    subjects,
+    utcnow,
+)
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def not_configured(venue: Venue) -> ErrorInfo:
+    return ErrorInfo(code="not_configured", message=f"{venue}: no credentials configured", venue=venue)
+
+
+def venue_error(venue: Venue, exc: Exception) -> ErrorInfo:
+    retryable = isinstance(exc, VenueError) and exc.retryable
+    message = str(exc) if str(exc).startswith(venue) else f"{venue}: {exc}"
+    return ErrorInfo(code="venue_error", message=message, venue=venue, retryable=retryable)
+
+
+class VenueQueries:
+    def __init__(
+        self,
+        clients: dict[Venue, VenueClient],
+        bus: Bus,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clients = clients
+        self.bus = bus
+        self.ttl = ttl_seconds
+        self.clock = clock
+        self._positions: dict[Venue, Cached[ExternalPositionsSnapshot]] = {}
+        self._balances: dict[Venue, Cached[BalanceSnapshot | ErrorInfo]] = {}
+        self._locks: dict[tuple[str, Venue], asyncio.Lock] = {}
+
+    def _lock(self, kind: str, venue: Venue) -> asyncio.Lock:
+        return self._locks.setdefault((kind, venue), asyncio.Lock())
+
+    # ---- positions ------------------------------------------------------------------------
+
+    async def positions(self, request: PositionsRequest) -> PositionsReply:
+        snapshots = await asyncio.gather(*(self.snapshot(v, request.force_refresh) for v in request.venues))
+        return PositionsReply(snapshots=tuple(snapshots))
+
+    async def snapshot(self, venue: Venue, force_refresh: bool = False) -> ExternalPositionsSnapshot:
+        client = self.clients.get(venue)
+        if client is None:
+            return ExternalPositionsSnapshot(
+                venue=venue, account="", snapshot_time=utcnow(), complete=False,
+                status="not_configured", error=not_configured(venue).message,
+            )
+        requested_at = self.clock()
+        async with self._lock("positions", venue):
+            cached = self._positions.get(venue)
+            # A refresh that started while we waited for the lock is as fresh as one we'd start now.
+            if is_fresh(cached, self.clock(), self.ttl, force_refresh=force_refresh) or (
+                cached is not None and force_refresh and cached.fetched_at >= requested_at
+            ):
+                return cached.value
+            snapshot = await self._fetch_snapshot(client)
+            self._positions[venue] = Cached(snapshot, self.clock())
+        await self.bus.publish(subjects.per_venue(subjects.EXTERNAL_SNAPSHOTS, venue), snapshot)
+        return snapshot
+
+    async def _fetch_snapshot(self, client: VenueClient) -> ExternalPositionsSnapshot:
+        try:
+            result = await client.fetch_positions()
+        except Exception as exc:  # any failure becomes a visible, incomplete snapshot: never "nothing held"
+            log.warning("positions fetch failed", venue=client.venue, error=str(exc))
+            return ExternalPositionsSnapshot(
+                venue=client.venue, account=client.account, snapshot_time=utcnow(), complete=False,
+                status="error", error=venue_error(client.venue, exc).message,
+            )
+        return ExternalPositionsSnapshot(
+            venue=client.venue,
+            account=client.account,
+            snapshot_time=utcnow(),
+            complete=result.complete,
+            status="ok" if result.complete else "error",
+            error=result.error,
+            positions=result.positions,
+        )
+
+    def held_instruments(self, venue: Venue) -> list[str]:
+        cached = self._positions.get(venue)
+        if cached is None:
+            return []
+        return sorted({p.instrument_id for p in cached.value.positions if p.quantity != 0})
+
+    # ---- balances -------------------------------------------------------------------------
+
+    async def balances(self, request: BalancesRequest) -> BalancesReply:
+        results = await asyncio.gather(*(self._balance(v, request.force_refresh) for v in request.venues))
+        return BalancesReply(
+            balances=tuple(r for r in results if isinstance(r, BalanceSnapshot)),
+            errors=tuple(r for r in results if isinstance(r, ErrorInfo)),
+        )
+
+    async def _balance(self, venue: Venue, force_refresh: bool) -> BalanceSnapshot | ErrorInfo:
+        client = self.clients.get(venue)
+        if client is None:
+            return not_configured(venue)
+        async with self._lock("balance", venue):
+            cached = self._balances.get(venue)
+            if is_fresh(cached, self.clock(), self.ttl, force_refresh=force_refresh):
+                return cached.value
+            try:
+                value: BalanceSnapshot | ErrorInfo = await client.fetch_balance()
+            except Exception as exc:
+                value = venue_error(venue, exc)
+            self._balances[venue] = Cached(value, self.clock())
+        if isinstance(value, BalanceSnapshot):
+            await self.bus.publish(subjects.per_venue(subjects.BALANCES, venue), value)
+        return value
+
+    # ---- fills and orders -----------------------------------------------------------------
+
+    async def fills_page(self, request: FillsPageRequest) -> FillsPageReply:
+        client = self.clients.get(request.venue)
+        if client is None:
+            return FillsPageReply(error=not_configured(request.venue))
+        try:
+            page = await client.fetch_fills_page(request.cursor, request.min_ts, request.limit)
+        except Exception as exc:
+            return FillsPageReply(error=venue_error(request.venue, exc))
+        return FillsPageReply(fills=page.fills, next_cursor=page.next_cursor)
+
+    async def order_lookup(self, request: OrderLookupRequest) -> OrderLookupReply:
+        client = self.clients.get(request.venue)
+        if client is None:
+            return OrderLookupReply(error=not_configured(request.venue))
+        if not (request.order_id or request.client_order_id):
+            return OrderLookupReply(
+                error=ErrorInfo(code="invalid_request", message="order_id or client_order_id is required")
+            )
+        try:
+            order = await client.lookup_order(order_id=request.order_id, client_order_id=request.client_order_id)
+        except Exception as exc:
+            return OrderLookupReply(error=venue_error(request.venue, exc))
+        if order is None:
+            return OrderLookupReply(error=ErrorInfo(code="not_found", message="no such order", venue=request.venue))
+        return OrderLookupReply(order=order)
+
+    def register(self, bus: Bus) -> None:
+        bus.respond(subjects.GATEWAY_POSITIONS, PositionsRequest, self.positions)
+        bus.respond(subjects.GATEWAY_BALANCES, BalancesRequest, self.balances)
+        bus.respond(subjects.GATEWAY_FILLS_PAGE, FillsPageRequest, self.fills_page)
+        bus.respond(subjects.GATEWAY_ORDER_LOOKUP, OrderLookupRequest, self.order_lookup)
