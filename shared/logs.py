@@ -74,7 +74,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared_processors],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            # The rendered line is scrubbed once more: a secret can hide in a formatted message.
             lambda _l, _m, ed: {**ed, "service": service},
             structlog.processors.JSONRenderer(),
         ],
@@ -84,10 +83,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # One line per venue HTTP call drowns the signal; our adapters log what matters themselves.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(service=service)
 
 
 class _ScrubbingFormatter(logging.Formatter):
+    """Scrubs the rendered line once more: a secret can hide in a formatted message or traceback."""
+
     def __init__(self, inner: logging.Formatter) -> None:
         super().__init__()
         self._inner = inner

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -14,6 +15,8 @@ class GatewaySettings(BaseServiceSettings):
     kalshi_api_key_id: str | None = None
     # PEM text, from KALSHI_PRIVATE_KEY or (usually) the file named by KALSHI_PRIVATE_KEY_FILE.
     kalshi_private_key: SecretStr | None = None
+    # Kept beside the text so a bad key's error names the file the operator configured.
+    kalshi_private_key_file: Path | None = None
     kalshi_tier: Literal["basic", "advanced", "premier", "prime"] = "basic"
 
     polymarket_clob_url: str = Field(default="https://clob.polymarket.com", pattern=r"^https?://")

@@ -20,4 +20,4 @@ def build() -> Service:
 
 
 def main() -> None:
-    run_service(build)
+    run_service(SERVICE_NAME, build)

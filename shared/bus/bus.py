@@ -213,13 +213,18 @@ class Bus:
     async def request(
         self, relative_subject: str, request: Message, reply_model: type[ReplyT], *, timeout: float = 5.0
     ) -> ReplyT:
+        # The nats client directly, not the broker: it reports "no responders" at once, so a
+        # caller learns a service is down immediately instead of after the whole timeout.
+        connection = self.broker.config.connection_state.connection
         try:
-            response = await self.broker.request(
-                request.model_dump_json().encode(), self.subject(relative_subject), timeout=timeout
+            response = await connection.request(
+                self.subject(relative_subject), request.model_dump_json().encode(), timeout=timeout
             )
-        except (NatsTimeoutError, asyncio.TimeoutError, TimeoutError, NoRespondersError) as exc:
+        except NoRespondersError as exc:
+            raise BusTimeout(f"no service answers {relative_subject}") from exc
+        except (NatsTimeoutError, asyncio.TimeoutError, TimeoutError) as exc:
             raise BusTimeout(f"no reply on {relative_subject} within {timeout}s") from exc
-        body = response.body
+        body = response.data
         try:
             return reply_model.model_validate_json(body)
         except ValidationError:

@@ -9,6 +9,7 @@ pool), so no service re-implements it.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Service:
     started_at: Any = field(default_factory=utcnow)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     _tasks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _running: list[asyncio.Task[None]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -52,6 +54,10 @@ class Service:
     def background(self, task: Callable[[], Awaitable[None]]) -> None:
         """Run `task` for the life of the service; a crash is logged and the task restarted."""
         self._tasks.append(task)
+
+    def on_stop(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        """Run `cleanup` at shutdown, after background tasks stop and before the bus closes."""
+        self._on_stop.append(cleanup)
 
     async def health(self, _request: HealthRequest) -> HealthReply:
         checks: dict[str, str] = {}
@@ -100,6 +106,8 @@ class Service:
         for task in self._running:
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+        for cleanup in self._on_stop:
+            await cleanup()
         await self.bus.stop()
         if self.pool is not None:
             await self.pool.close()
@@ -118,8 +126,11 @@ async def serve_until_signalled(service: Service) -> None:
         await service.stop()
 
 
-def run_service(build: Callable[[], Service]) -> None:
+def run_service(name: str, build: Callable[[], Service]) -> None:
     """Entry point for `python -m services.<name>`: configure logs and metrics, run until SIGTERM."""
+    # Logging first, so whatever `build` reports (config errors, unconfigured venues) is JSON too.
+    early_level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    configure_logging(name, early_level if early_level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO")
     service = build()
     configure_logging(service.name, service.settings.log_level)
     if service.settings.metrics_port:

@@ -34,7 +34,7 @@ async def wait_until(check, timeout=30.0):
 
 
 @pytest.fixture(scope="module")
-async def stack(nats_url, database_url, bus_namespace):
+async def stack(nats_url, database_url, bus_namespace, tmp_path_factory):
     port = free_port()
     env = {
         "PATH": os.environ["PATH"],
@@ -43,13 +43,15 @@ async def stack(nats_url, database_url, bus_namespace):
         "BUS_NAMESPACE": bus_namespace,
         "API_PORT": str(port),
     }
-    procs = {
-        name: subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for name in [*SERVICES, "api_gateway"]
-    }
+    logs = {name: tmp_path_factory.mktemp("logs") / f"{name}.log" for name in [*SERVICES, "api_gateway"]}
+    procs = {}
+    for name, log in logs.items():
+        # A file, not a pipe: nothing reads a pipe until the end, and a full one blocks the service.
+        with log.open("wb") as sink:
+            procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-        yield client, procs
+        yield client, procs, logs
     for proc in procs.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -61,7 +63,7 @@ async def stack(nats_url, database_url, bus_namespace):
 
 
 async def test_every_service_reports_healthy_over_the_bus(stack):
-    client, _ = stack
+    client, _, _ = stack
 
     async def healthy():
         response = await client.get("/api/health")
@@ -75,7 +77,7 @@ async def test_every_service_reports_healthy_over_the_bus(stack):
 
 
 async def test_ui_shell_openapi_and_metrics_are_served(stack):
-    client, _ = stack
+    client, _, _ = stack
     await wait_until(lambda: _ok(client, "/"))
     page = await client.get("/")
     assert page.headers["content-type"].startswith("text/html") and 'src="/static/app.js"' in page.text
@@ -89,12 +91,12 @@ async def test_ui_shell_openapi_and_metrics_are_served(stack):
 
 
 async def test_a_stopped_service_shows_down_and_stops_gracefully(stack):
-    client, procs = stack
+    client, procs, logs = stack
     await wait_until(lambda: _ok(client, "/api/health"))
     risk = procs["risk"]
     risk.send_signal(signal.SIGTERM)
     assert risk.wait(timeout=15) == 0, "SIGTERM must shut down cleanly"
-    output = risk.stdout.read().decode()
+    output = logs["risk"].read_text()
     assert '"service stopped"' in output
 
     async def degraded():

@@ -36,7 +36,7 @@ log = get_logger(__name__)
 
 
 def not_configured(venue: Venue) -> ErrorInfo:
-    return ErrorInfo(code="not_configured", message=f"{venue}: no credentials configured", venue=venue)
+    return ErrorInfo(code="not_configured", message=f"{venue}: not configured (no credentials)", venue=venue)
 
 
 def venue_error(venue: Venue, exc: Exception) -> ErrorInfo:

@@ -1,0 +1,191 @@
+"""Kalshi Trade API v2 client: the gateway's `VenueClient` for Kalshi (read side).
+
+Requests go through `VenueHttp` (signed per attempt, one rate budget per API key, reads
+retried); payloads are normalized by `domain.kalshi_normalize`. Holdings are read across every
+cursor page, and any failure mid-way yields `complete=False` with what was read, never a
+silently shorter list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from services.exchange_gateway.adapters.http import RetryPolicy, VenueHttp, shared_budget
+from services.exchange_gateway.adapters.kalshi_signing import KalshiSigner
+from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult, VenueError
+from services.exchange_gateway.domain import kalshi_normalize as normalize
+from services.exchange_gateway.domain.kalshi_normalize import KalshiPayloadError, KalshiSettlement
+from services.exchange_gateway.domain.rate_budget import RateBudget, kalshi_budget
+from shared.contracts import BalanceSnapshot, Mark, OrderUpdate, utcnow
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+MAX_PAGE_LIMIT = 1000
+# A venue that keeps handing out cursors would otherwise page forever.
+MAX_PAGES = 10_000
+
+
+class KalshiClient:
+    venue = "kalshi"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        signer: KalshiSigner,
+        account: str = "kalshi",
+        tier: str = "basic",
+        budget: RateBudget | None = None,
+        timeout_s: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),
+        page_limit: int = MAX_PAGE_LIMIT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """`base_url` ends in /trade-api/v2. Without `budget`, the process-wide budget for this key
+        id (created for `tier`) is used, so every client of one key shares it."""
+        self.account = account
+        self.page_limit = max(1, min(page_limit, MAX_PAGE_LIMIT))
+        self._clock = clock
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", timeout=timeout_s, transport=transport)
+        budget = budget or shared_budget("kalshi", signer.key_id, lambda: kalshi_budget(tier))
+        self.http = VenueHttp("kalshi", self._client, budget, auth=signer, retry=retry)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.http.get(path, params=params)
+        if not isinstance(body, dict):
+            raise VenueError("kalshi", f"GET {path}: expected a JSON object, got {type(body).__name__}")
+        return body
+
+    def _rows(self, body: dict[str, Any], field: str, path: str) -> list[Any]:
+        rows = body.get(field)
+        if not isinstance(rows, list):
+            raise VenueError("kalshi", f"GET {path}: malformed page: {field!r} is not a list")
+        return rows
+
+    async def _pages(self, path: str, field: str, params: dict[str, Any], limit: int | None = None) -> AsyncIterator[list[Any]]:
+        """Every page of a cursor-paged list endpoint."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body = await self._get(path, {**params, "limit": limit or self.page_limit, "cursor": cursor})
+            yield self._rows(body, field, path)
+            cursor = _next_cursor(body, path)
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise VenueError("kalshi", f"GET {path}: the venue repeated a cursor; stopping to avoid a loop")
+            seen.add(cursor)
+        raise VenueError("kalshi", f"GET {path}: more than {MAX_PAGES} pages")
+
+    # -- VenueClient ---------------------------------------------------------------------------
+
+    async def fetch_balance(self) -> BalanceSnapshot:
+        body = await self._get("portfolio/balance")
+        return self._normalized(lambda: normalize.balance(body, self.account, self._clock()))
+
+    async def fetch_positions(self) -> PositionsResult:
+        read: list = []
+        try:
+            async for rows in self._pages("portfolio/positions", "market_positions", {"count_filter": "position"}):
+                read.extend(normalize.position(row, self.account) for row in rows)
+        except (VenueError, KalshiPayloadError) as exc:
+            log.warning("kalshi_positions_incomplete", read=len(read), error=str(exc))
+            return PositionsResult(tuple(read), complete=False, error=_venue_message(exc))
+        return PositionsResult(tuple(read), complete=True)
+
+    async def fetch_fills_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> FillsPage:
+        params = {
+            "cursor": cursor or None,
+            "limit": max(1, min(limit, MAX_PAGE_LIMIT)),
+            "min_ts": int(min_ts.timestamp()) if min_ts is not None else None,
+        }
+        body = await self._get("portfolio/fills", params)
+        rows = self._rows(body, "fills", "portfolio/fills")
+        fills = self._normalized(lambda: tuple(normalize.fill(row, self.account) for row in rows))
+        return FillsPage(fills, _next_cursor(body, "portfolio/fills"), raw_count=len(rows))
+
+    async def lookup_order(self, *, order_id: str | None = None, client_order_id: str | None = None) -> OrderUpdate | None:
+        if order_id:
+            try:
+                body = await self._get(f"portfolio/orders/{quote(order_id, safe='')}")
+            except VenueError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return self._normalized(lambda: normalize.order(body.get("order")))
+        if not client_order_id:
+            raise ValueError("lookup_order needs order_id or client_order_id")
+        # No server-side filter by client_order_id: page through the orders (newest first).
+        async for rows in self._pages("portfolio/orders", "orders", {}):
+            for row in rows:
+                if isinstance(row, dict) and row.get("client_order_id") == client_order_id:
+                    return self._normalized(lambda: normalize.order(row))
+        return None
+
+    async def fetch_marks(self, instrument_ids: list[str]) -> list[Mark]:
+        """One mark per ticker that could be read; a failing ticker is logged and skipped."""
+        marks: list[Mark] = []
+        for ticker in instrument_ids:
+            try:
+                book = await self.orderbook(ticker)
+                market = await self.market(ticker)
+                marks.append(self._normalized(lambda: normalize.mark(ticker, book, market, self._clock())))
+            except VenueError as exc:
+                log.warning("kalshi_mark_failed", ticker=ticker, error=str(exc))
+        return marks
+
+    # -- more reads ----------------------------------------------------------------------------
+
+    async def fetch_orders(self, *, status: str | None = None, ticker: str | None = None) -> list[OrderUpdate]:
+        orders: list[OrderUpdate] = []
+        async for rows in self._pages("portfolio/orders", "orders", {"status": status, "ticker": ticker}):
+            orders.extend(self._normalized(lambda: [normalize.order(row) for row in rows]))
+        return orders
+
+    async def fetch_settlements(self, *, ticker: str | None = None, min_ts: datetime | None = None) -> list[KalshiSettlement]:
+        params = {"ticker": ticker, "min_ts": int(min_ts.timestamp()) if min_ts else None}
+        settlements: list[KalshiSettlement] = []
+        async for rows in self._pages("portfolio/settlements", "settlements", params):
+            settlements.extend(self._normalized(lambda: [normalize.settlement(row) for row in rows]))
+        return settlements
+
+    async def market(self, ticker: str) -> dict[str, Any]:
+        body = await self._get(f"markets/{quote(ticker, safe='')}")
+        market = body.get("market")
+        if not isinstance(market, dict):
+            raise VenueError("kalshi", f"GET markets/{ticker}: malformed response: no 'market' object")
+        return market
+
+    async def orderbook(self, ticker: str) -> dict[str, Any]:
+        return await self._get(f"markets/{quote(ticker, safe='')}/orderbook")
+
+    @staticmethod
+    def _normalized(build: Callable[[], Any]) -> Any:
+        try:
+            return build()
+        except KalshiPayloadError as exc:
+            raise VenueError("kalshi", str(exc).removeprefix("kalshi: ")) from None
+
+
+def _next_cursor(body: dict[str, Any], path: str) -> str | None:
+    cursor = body.get("cursor")
+    if cursor in (None, ""):
+        return None
+    if not isinstance(cursor, str):
+        raise VenueError("kalshi", f"GET {path}: malformed page: cursor is not a string")
+    return cursor
+
+
+def _venue_message(exc: Exception) -> str:
+    text = str(exc)
+    return text if text.startswith("kalshi") else f"kalshi: {text}"

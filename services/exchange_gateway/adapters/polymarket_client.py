@@ -1,0 +1,290 @@
+"""Polymarket client: the gateway's `VenueClient` for Polymarket (read side).
+
+Two hosts: the public Data API (holdings, portfolio value) and the CLOB (L2-authenticated
+orders, trades, balance; public books). Both go through `VenueHttp` (rate budget, read retries,
+`VenueError`s) with one sliding-window budget per API key matching Polymarket's 10 s windows.
+
+Identity: `credentials.address` is the signer that owns the API key (POLY_ADDRESS); `wallet` is
+the funder/proxy wallet that holds positions (Data API `user`, CLOB `maker_address`). For an EOA
+account they are the same address, which is the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from services.exchange_gateway.adapters.http import RetryPolicy, VenueHttp, shared_budget
+from services.exchange_gateway.adapters.polymarket_auth import PolymarketCredentials, l2_headers
+from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult, VenueError
+from services.exchange_gateway.domain import polymarket_normalize as normalize
+from services.exchange_gateway.domain.polymarket_normalize import PolymarketPayloadError
+from services.exchange_gateway.domain.rate_budget import POLYMARKET_LIMITS, RateBudget, sliding_budget
+from shared.contracts import BalanceSnapshot, ExternalPosition, Fill, Mark, OrderUpdate, utcnow
+from shared.logs import get_logger
+from shared.money import MoneyParseError, to_decimal
+
+log = get_logger(__name__)
+
+VENUE = "polymarket"
+START_CURSOR, END_CURSOR = "MA==", "LTE="
+POSITIONS_MAX_LIMIT = 500
+POSITIONS_MAX_OFFSET = 10_000  # the Data API refuses larger offsets
+MAX_PAGES = 10_000  # a CLOB that keeps handing out cursors would otherwise page forever
+USDC_UNITS = Decimal(1_000_000)  # collateral balances are 6-decimal fixed point
+
+# Request class -> the sliding windows it is charged to (README rate limits).
+REQUEST_CLASSES: dict[str, tuple[str, ...]] = {
+    "data:/positions": ("data:overall", "data:/positions"),
+    "data:/trades": ("data:overall", "data:/trades"),
+    "data:read": ("data:overall",),
+    "clob:/data/orders": ("clob:overall", "clob:/data/orders"),
+    "clob:/data/trades": ("clob:overall", "clob:/data/trades"),
+    "clob:read": ("clob:overall",),
+}
+
+
+def polymarket_budget(*, headroom: float = 0.9, clock: Callable[[], float] | None = None) -> RateBudget:
+    """Polymarket's windows, each scaled by `headroom` so clock skew against the venue never
+    puts us over (the venue throttles rather than rejects, but a throttled read is a slow read)."""
+    windows = {name: max(1, int(limit * headroom)) for name, limit in POLYMARKET_LIMITS.items()}
+    return sliding_budget(windows, REQUEST_CLASSES, **({"clock": clock} if clock else {}))
+
+
+class PolymarketClient:
+    venue = VENUE
+
+    def __init__(
+        self,
+        *,
+        credentials: PolymarketCredentials,
+        clob_url: str = "https://clob.polymarket.com",
+        data_api_url: str = "https://data-api.polymarket.com",
+        wallet: str | None = None,
+        signature_type: int = 0,
+        budget: RateBudget | None = None,
+        timeout_s: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),
+        positions_page_size: int = POSITIONS_MAX_LIMIT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """`signature_type` is the wallet kind the CLOB balance endpoint needs (0 EOA, 1 Polymarket
+        proxy, 2 Gnosis safe). Without `budget`, the process-wide budget of this API key is used."""
+        self.credentials = credentials
+        self.account = wallet or credentials.address
+        self.signature_type = signature_type
+        self.positions_page_size = max(1, min(positions_page_size, POSITIONS_MAX_LIMIT))
+        self._clock = clock
+        budget = budget or shared_budget(VENUE, credentials.api_key, polymarket_budget)
+        self._clob_client = httpx.AsyncClient(base_url=clob_url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self._data_client = httpx.AsyncClient(base_url=data_api_url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self.clob = VenueHttp(VENUE, self._clob_client, budget, auth=self._sign, retry=retry)
+        self.clob_public = VenueHttp(VENUE, self._clob_client, budget, retry=retry)
+        self.data = VenueHttp(VENUE, self._data_client, budget, retry=retry)
+        # token id -> outcome index (0 = yes, 1 = no); market structure never changes.
+        self._outcome_index: dict[str, int] = {}
+
+    def _sign(self, request: httpx.Request) -> dict[str, str]:
+        """L2 headers over the exact path (no query) and body bytes being sent, fresh timestamp."""
+        body = request.content.decode() if request.content else None
+        return l2_headers(self.credentials, request.method, request.url.path, body)
+
+    async def aclose(self) -> None:
+        await self._clob_client.aclose()
+        await self._data_client.aclose()
+
+    # -- VenueClient ---------------------------------------------------------------------------
+
+    async def fetch_positions(self) -> PositionsResult:
+        """Every `/positions` page with sizeThreshold=0 (dust included). A failed page, a full page
+        at the offset cap, or rows shifting between pages all yield complete=False."""
+        read: dict[str, ExternalPosition] = {}
+        limit, offset = self.positions_page_size, 0
+        try:
+            while True:
+                rows = await self._list(self.data, "/positions", "data:/positions", {
+                    "user": self.account, "sizeThreshold": "0", "limit": limit, "offset": offset,
+                })
+                for row in rows:
+                    position = self._normalized(lambda: normalize.position_from_row(row, self.account))
+                    if position.instrument_id in read:
+                        raise VenueError(VENUE, f"GET /positions: asset {position.instrument_id} appeared on two "
+                                         "pages (holdings changed while paging); read again")
+                    read[position.instrument_id] = position
+                for position in read.values():
+                    self._outcome_index.setdefault(position.instrument_id, 0 if position.outcome == "yes" else 1)
+                if len(rows) < limit:
+                    return PositionsResult(tuple(read.values()), complete=True)
+                offset += limit
+                if offset > POSITIONS_MAX_OFFSET:
+                    raise VenueError(VENUE, f"GET /positions: more than {POSITIONS_MAX_OFFSET + limit} holdings; "
+                                     "the Data API cannot page past offset 10000")
+        except VenueError as exc:
+            log.warning("polymarket_positions_incomplete", read=len(read), error=str(exc))
+            return PositionsResult(tuple(read.values()), complete=False, error=str(exc))
+
+    async def fetch_balance(self) -> BalanceSnapshot:
+        """Cash = CLOB collateral (USDC) balance; portfolio_value = Data API `/value`, the mark
+        value of open positions (not including cash)."""
+        body = await self.clob.get("/balance-allowance", params={
+            "asset_type": "COLLATERAL", "signature_type": self.signature_type,
+        }, cls="clob:read")
+        cash = self._decimal(body, "balance", "GET /balance-allowance") / USDC_UNITS
+        values = await self.data.get("/value", params={"user": self.account}, cls="data:read")
+        if not isinstance(values, list) or len(values) > 1:
+            raise VenueError(VENUE, "GET /value: expected a list with at most one item")
+        portfolio = self._decimal(values[0], "value", "GET /value") if values else Decimal(0)
+        now = self._clock()
+        return BalanceSnapshot(venue=VENUE, account=self.account, cash=cash, portfolio_value=portfolio, as_of=now,
+                               occurred_at=now)
+
+    async def fetch_fills_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> FillsPage:
+        """One CLOB `/data/trades` page (newest first) as fills at each trade's current status.
+
+        The CLOB's page size is fixed (100), so `limit` is not sent. `min_ts` becomes `after`, one
+        second early: `after` is exclusive and whole seconds, and a duplicate is harmless (event
+        ids are deterministic) while a miss is not."""
+        if cursor == END_CURSOR:
+            return FillsPage((), None)
+        params = {"next_cursor": cursor or START_CURSOR,
+                  "after": int(min_ts.timestamp()) - 1 if min_ts is not None else None}
+        body = await self.clob.get("/data/trades", params=params, cls="clob:/data/trades")
+        rows, next_cursor = self._cursor_page(body, "/data/trades")
+        await self._learn_outcomes(_trade_assets(rows, self.account, self.credentials.api_key))
+        fills: list[Fill] = []
+        for row in rows:
+            fills.extend(self._normalized(lambda: normalize.fills_from_trade(
+                row, wallet=self.account, api_key=self.credentials.api_key,
+                outcome_index_of=self._outcome_index.get, account=self.account)))
+        return FillsPage(tuple(fills), next_cursor, raw_count=len(rows), extra={"cursor": params["next_cursor"]})
+
+    async def lookup_order(self, *, order_id: str | None = None, client_order_id: str | None = None) -> OrderUpdate | None:
+        """By order id (the order hash): `GET /data/order/{id}`. Polymarket has no client order id;
+        a `client_order_id` is looked for among open orders' ids (the gateway records the order hash
+        it signed as the client id), so a closed order is only found by its order id."""
+        if order_id:
+            try:
+                body = await self.clob.get(f"/data/order/{quote(order_id, safe='')}", cls="clob:read")
+            except VenueError as exc:
+                if exc.status in (400, 404):
+                    return None
+                raise
+            if not body:  # the CLOB answers an unknown id with an empty body / null
+                return None
+            await self._learn_outcomes([str(body.get("asset_id") or "")])
+            return self._normalized(lambda: normalize.order_from_row(body, outcome_index_of=self._outcome_index.get))
+        if not client_order_id:
+            raise ValueError("lookup_order needs order_id or client_order_id")
+        for order in await self.fetch_open_orders(order_id=client_order_id):
+            if order.order_id == client_order_id:
+                return order
+        return None
+
+    async def fetch_marks(self, instrument_ids: list[str]) -> list[Mark]:
+        """Best bid/ask from `/book`, mid from `/midpoint` (computed from the book when the venue has
+        none), last from the book's last_trade_price. A failing token is logged and skipped."""
+        marks: list[Mark] = []
+        for token_id in instrument_ids:
+            try:
+                book = await self.clob_public.get("/book", params={"token_id": token_id}, cls="clob:read")
+                mid = await self._midpoint(token_id)
+                marks.append(self._normalized(lambda: normalize.mark_from_book(book, midpoint=mid, now=self._clock())))
+            except VenueError as exc:
+                log.warning("polymarket_mark_failed", token_id=token_id, error=str(exc))
+        return marks
+
+    # -- more reads ----------------------------------------------------------------------------
+
+    async def fetch_open_orders(self, *, order_id: str | None = None, asset_id: str | None = None) -> list[OrderUpdate]:
+        rows: list[dict[str, Any]] = []
+        cursor = START_CURSOR
+        for _ in range(MAX_PAGES):
+            body = await self.clob.get("/data/orders", params={"next_cursor": cursor, "id": order_id,
+                                                               "asset_id": asset_id}, cls="clob:/data/orders")
+            page, next_cursor = self._cursor_page(body, "/data/orders")
+            rows.extend(page)
+            if next_cursor is None:
+                break
+            cursor = next_cursor
+        else:
+            raise VenueError(VENUE, f"GET /data/orders: more than {MAX_PAGES} pages")
+        await self._learn_outcomes(str(r.get("asset_id") or "") for r in rows if isinstance(r, dict))
+        return [self._normalized(lambda: normalize.order_from_row(r, outcome_index_of=self._outcome_index.get))
+                for r in rows]
+
+    async def _midpoint(self, token_id: str) -> Decimal | None:
+        try:
+            body = await self.clob_public.get("/midpoint", params={"token_id": token_id}, cls="clob:read")
+        except VenueError as exc:
+            if exc.status == 404:  # empty book: no midpoint
+                return None
+            raise
+        return self._decimal(body, "mid", "GET /midpoint")
+
+    async def _learn_outcomes(self, token_ids: Iterable[str]) -> None:
+        """Outcome index per token via `/markets-by-token` (primary token = index 0 = yes), once
+        per token: CLOB trades and orders carry only the outcome label."""
+        for token_id in dict.fromkeys(t for t in token_ids if t and t not in self._outcome_index):
+            body = await self.clob_public.get(f"/markets-by-token/{quote(token_id, safe='')}", cls="clob:read")
+            if not isinstance(body, dict):
+                raise VenueError(VENUE, f"GET /markets-by-token/{token_id}: expected an object")
+            for index, name in enumerate(("primary_token_id", "secondary_token_id")):
+                if body.get(name):
+                    self._outcome_index[str(body[name])] = index
+            if token_id not in self._outcome_index:
+                raise VenueError(VENUE, f"GET /markets-by-token/{token_id}: token is neither primary nor secondary")
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _list(self, http: VenueHttp, path: str, cls: str, params: dict[str, Any]) -> list[Any]:
+        body = await http.get(path, params=params, cls=cls)
+        if not isinstance(body, list):
+            raise VenueError(VENUE, f"GET {path}: malformed response: expected a JSON array, got {type(body).__name__}")
+        return body
+
+    @staticmethod
+    def _cursor_page(body: Any, path: str) -> tuple[list[Any], str | None]:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise VenueError(VENUE, f"GET {path}: malformed page: expected {{data: [...], next_cursor}}")
+        cursor = body.get("next_cursor")
+        if cursor in (None, "", END_CURSOR):
+            return body["data"], None
+        if not isinstance(cursor, str):
+            raise VenueError(VENUE, f"GET {path}: malformed page: next_cursor is not a string")
+        return body["data"], cursor
+
+    @staticmethod
+    def _decimal(body: Any, field: str, where: str) -> Decimal:
+        if not isinstance(body, dict) or field not in body:
+            raise VenueError(VENUE, f"{where}: malformed response: missing {field!r}")
+        try:
+            return to_decimal(body[field], field=field)
+        except MoneyParseError as exc:
+            raise VenueError(VENUE, f"{where}: {exc}") from None
+
+    @staticmethod
+    def _normalized(build: Callable[[], Any]) -> Any:
+        try:
+            return build()
+        except PolymarketPayloadError as exc:
+            raise VenueError(VENUE, str(exc).removeprefix(f"{VENUE}: ")) from None
+
+
+def _trade_assets(rows: list[Any], wallet: str, api_key: str) -> list[str]:
+    """Tokens whose outcome we must know: the top level (ours as taker) and our maker entries."""
+    assets: list[str] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        assets.append(str(row.get("asset_id") or ""))
+        for maker in row.get("maker_orders") or []:
+            if isinstance(maker, dict) and (str(maker.get("maker_address") or "").lower() == wallet.lower()
+                                            or maker.get("owner") == api_key):
+                assets.append(str(maker.get("asset_id") or ""))
+    return assets

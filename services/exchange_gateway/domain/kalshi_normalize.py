@@ -1,0 +1,302 @@
+"""Kalshi Trade API v2 payloads -> the normalized contracts. Pure.
+
+Kalshi quotes everything on the YES book: an order/fill `book_side` "bid" buys YES, "ask" sells
+YES (which opens or adds to NO when flat or short). Fills are therefore normalized in YES terms
+(outcome "yes", side buy/sell, YES price), while positions, which Kalshi nets into one signed
+`position_fp`, become outcome "yes" (positive) or "no" (negative) with an unsigned quantity.
+
+Every malformed field raises `KalshiPayloadError` naming the venue, the payload kind and field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from shared.contracts import BalanceSnapshot, ExternalPosition, Fill, Mark, OrderUpdate, deterministic_id
+from shared.contracts.events import OrderStatus
+from shared.money import ONE, ZERO, MoneyParseError, cents_to_dollars, kalshi_dollars, kalshi_fp
+
+VENUE = "kalshi"
+# Average prices are quotients; 6 decimals is the finest Kalshi itself quotes dollars in.
+AVG_PRICE_QUANTUM = Decimal("0.000001")
+
+_ORDER_STATUS: dict[str, OrderStatus] = {
+    "resting": "open",
+    "canceled": "canceled",
+    "executed": "filled",
+    "pending": "pending",
+}
+
+
+class KalshiPayloadError(ValueError):
+    def __init__(self, kind: str, field: str, problem: str) -> None:
+        super().__init__(f"{VENUE}: malformed {kind}: field {field!r} {problem}")
+        self.kind = kind
+        self.field = field
+
+
+@dataclass(frozen=True)
+class KalshiSettlement:
+    ticker: str
+    market_result: str
+    yes_count: Decimal
+    no_count: Decimal
+    revenue: Decimal  # dollars, from integer cents
+    fee: Decimal
+    settled_at: datetime
+    raw: dict[str, Any]
+
+
+def _obj(payload: Any, kind: str) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise KalshiPayloadError(kind, "<root>", f"must be an object, got {type(payload).__name__}")
+    return payload
+
+
+def _str(p: dict, kind: str, field: str) -> str:
+    value = p.get(field)
+    if not isinstance(value, str) or not value:
+        raise KalshiPayloadError(kind, field, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _opt_str(p: dict, field: str) -> str | None:
+    value = p.get(field)
+    return value if isinstance(value, str) and value else None
+
+
+def _dollars(p: dict, kind: str, field: str) -> Decimal:
+    if p.get(field) is None:
+        raise KalshiPayloadError(kind, field, "is missing")
+    try:
+        return kalshi_dollars(p[field], field=field)
+    except MoneyParseError as exc:
+        raise KalshiPayloadError(kind, field, f"is not a dollar string ({exc})") from None
+
+
+def _opt_dollars(p: dict, kind: str, field: str) -> Decimal | None:
+    return None if p.get(field) is None else _dollars(p, kind, field)
+
+
+def _fp(p: dict, kind: str, field: str) -> Decimal:
+    if p.get(field) is None:
+        raise KalshiPayloadError(kind, field, "is missing")
+    try:
+        return kalshi_fp(p[field], field=field)
+    except MoneyParseError as exc:
+        raise KalshiPayloadError(kind, field, f"is not a count string ({exc})") from None
+
+
+def _cents(p: dict, kind: str, field: str) -> Decimal:
+    try:
+        return cents_to_dollars(p.get(field), field=field)
+    except MoneyParseError as exc:
+        raise KalshiPayloadError(kind, field, f"is not integer cents ({exc})") from None
+
+
+def _time(p: dict, kind: str, field: str) -> datetime:
+    value = p.get(field)
+    try:
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=UTC)  # Kalshi `ts`/`updated_ts`: Unix seconds
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise KalshiPayloadError(kind, field, f"is not a timestamp, got {value!r}")
+
+
+def _price(value: Decimal, kind: str, field: str) -> Decimal:
+    if not ZERO <= value <= ONE:
+        raise KalshiPayloadError(kind, field, f"{value} is outside 0..1")
+    return value
+
+
+def _yes_side(p: dict, kind: str) -> str:
+    """'buy' or 'sell' of YES, from `book_side`, cross-checked with legacy `side`/`action`."""
+    book_side = p.get("book_side")
+    legacy_side, action = p.get("side"), p.get("action")
+    legacy: str | None = None
+    if legacy_side in ("yes", "no") and action in ("buy", "sell"):
+        # buy YES == sell NO on Kalshi's single YES book.
+        legacy = "buy" if (legacy_side == "yes") == (action == "buy") else "sell"
+    if book_side in ("bid", "ask"):
+        side = "buy" if book_side == "bid" else "sell"
+        if legacy is not None and legacy != side:
+            raise KalshiPayloadError(kind, "book_side", f"{book_side!r} contradicts side={legacy_side!r} action={action!r}")
+        return side
+    if legacy is not None:
+        return legacy
+    raise KalshiPayloadError(kind, "book_side", f"must be 'bid' or 'ask', got {book_side!r}")
+
+
+def position(payload: Any, account: str) -> ExternalPosition:
+    kind = "market position"
+    p = _obj(payload, kind)
+    ticker = _str(p, kind, "ticker")
+    signed = _fp(p, kind, "position_fp")
+    exposure = _dollars(p, kind, "market_exposure_dollars")
+    held = abs(signed)
+    avg = None
+    if held:
+        avg = _price((exposure / held).quantize(AVG_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN), kind, "market_exposure_dollars")
+    return ExternalPosition(
+        venue=VENUE,
+        account=account,
+        instrument_id=ticker,
+        outcome="no" if signed < 0 else "yes",
+        quantity=held,
+        avg_price=avg,
+        cost_basis=exposure,
+        realized_pnl=_opt_dollars(p, kind, "realized_pnl_dollars"),
+        fees=_opt_dollars(p, kind, "fees_paid_dollars"),
+        title=_opt_str(p, "title") or _opt_str(p, "market_title"),
+        raw=p,
+    )
+
+
+def fill(payload: Any, account: str) -> Fill:
+    kind = "fill"
+    p = _obj(payload, kind)
+    fill_id = _opt_str(p, "fill_id") or _str(p, kind, "trade_id")
+    price = _dollars(p, kind, "yes_price_dollars")
+    fee = _opt_dollars(p, kind, "fee_cost")
+    is_taker = p.get("is_taker")
+    executed_at = _time(p, kind, "created_time") if p.get("created_time") else _time(p, kind, "ts")
+    return Fill(
+        event_id=deterministic_id(VENUE, fill_id, "confirmed"),
+        venue=VENUE,
+        account=account,
+        fill_id=fill_id,
+        order_id=_opt_str(p, "order_id"),
+        client_order_id=_opt_str(p, "client_order_id"),
+        instrument_id=_opt_str(p, "ticker") or _str(p, kind, "market_ticker"),
+        outcome="yes",
+        side=_yes_side(p, kind),
+        quantity=_fp(p, kind, "count_fp"),
+        price=_price(price, kind, "yes_price_dollars"),
+        fee=fee if fee is not None else ZERO,
+        status="confirmed",  # Kalshi fills are final
+        is_taker=is_taker if isinstance(is_taker, bool) else None,
+        executed_at=executed_at,
+        occurred_at=executed_at,
+        raw=p,
+    )
+
+
+def order(payload: Any) -> OrderUpdate:
+    kind = "order"
+    p = _obj(payload, kind)
+    venue_status = _str(p, kind, "status")
+    filled = _fp(p, kind, "fill_count_fp")
+    remaining = _fp(p, kind, "remaining_count_fp")
+    initial = _fp(p, kind, "initial_count_fp") if p.get("initial_count_fp") is not None else filled + remaining
+    status = _ORDER_STATUS.get(venue_status, "unknown")
+    if status == "open" and filled > 0:
+        status = "partially_filled"
+    price = _opt_dollars(p, kind, "yes_price_dollars")
+    updated_at = _time(p, kind, "last_update_time") if p.get("last_update_time") else _time(p, kind, "created_time")
+    return OrderUpdate(
+        event_id=deterministic_id(VENUE, "order", p.get("order_id"), venue_status, str(filled)),
+        venue=VENUE,
+        order_id=_str(p, kind, "order_id"),
+        client_order_id=_opt_str(p, "client_order_id"),
+        instrument_id=_str(p, kind, "ticker"),
+        outcome="yes",
+        side=_yes_side(p, kind),
+        status=status,
+        limit_price=_price(price, kind, "yes_price_dollars") if price is not None else None,
+        quantity=initial,
+        filled_quantity=filled,
+        remaining_quantity=remaining,
+        updated_at=updated_at,
+        occurred_at=updated_at,
+        raw=p,
+    )
+
+
+def balance(payload: Any, account: str, as_of: datetime) -> BalanceSnapshot:
+    """`balance_dollars` when present (it keeps sub-cent precision), else integer-cent `balance`."""
+    kind = "balance"
+    p = _obj(payload, kind)
+    cash = _opt_dollars(p, kind, "balance_dollars")
+    if cash is None:
+        cash = _cents(p, kind, "balance")
+    elif isinstance(p.get("balance"), int) and _cents(p, kind, "balance") > cash:
+        raise KalshiPayloadError(kind, "balance", f"{p['balance']} cents exceeds balance_dollars {cash}")
+    portfolio = _cents(p, kind, "portfolio_value") if p.get("portfolio_value") is not None else None
+    updated = _time(p, kind, "updated_ts") if p.get("updated_ts") else as_of
+    return BalanceSnapshot(
+        event_id=deterministic_id(VENUE, "balance", account, updated.isoformat(), str(cash)),
+        venue=VENUE,
+        account=account,
+        cash=cash,
+        portfolio_value=portfolio,
+        as_of=updated,
+        occurred_at=updated,
+    )
+
+
+def settlement(payload: Any) -> KalshiSettlement:
+    kind = "settlement"
+    p = _obj(payload, kind)
+    fee = _opt_dollars(p, kind, "fee_cost")
+    return KalshiSettlement(
+        ticker=_str(p, kind, "ticker"),
+        market_result=_str(p, kind, "market_result"),
+        yes_count=_fp(p, kind, "yes_count_fp"),
+        no_count=_fp(p, kind, "no_count_fp"),
+        revenue=_cents(p, kind, "revenue"),
+        fee=fee if fee is not None else ZERO,
+        settled_at=_time(p, kind, "settled_time"),
+        raw=p,
+    )
+
+
+def _best_bid(levels: Any, kind: str, field: str) -> Decimal | None:
+    if levels is None:
+        return None
+    if not isinstance(levels, list):
+        raise KalshiPayloadError(kind, field, "must be a list of [price, count] pairs")
+    best: Decimal | None = None
+    for level in levels:
+        if not isinstance(level, list) or len(level) != 2:
+            raise KalshiPayloadError(kind, field, f"has a level that is not [price, count]: {level!r}")
+        try:
+            price, count = kalshi_dollars(level[0], field=field), kalshi_fp(level[1], field=field)
+        except MoneyParseError as exc:
+            raise KalshiPayloadError(kind, field, str(exc)) from None
+        if count > 0 and (best is None or price > best):
+            best = _price(price, kind, field)
+    return best
+
+
+def mark(ticker: str, orderbook: Any, market: Any, as_of: datetime) -> Mark:
+    """Best bid/ask from the bid-only book (YES ask = 1 - best NO bid); last from the market."""
+    kind = "orderbook"
+    book = _obj(_obj(orderbook, kind).get("orderbook_fp"), kind)
+    yes_bid = _best_bid(book.get("yes_dollars"), kind, "orderbook_fp.yes_dollars")
+    no_bid = _best_bid(book.get("no_dollars"), kind, "orderbook_fp.no_dollars")
+    ask = ONE - no_bid if no_bid is not None else None
+    mid = (yes_bid + ask) / 2 if yes_bid is not None and ask is not None else None
+    last = None
+    if market is not None:
+        m = _obj(market, "market")
+        last = _opt_dollars(m, "market", "last_price_dollars")
+        # Kalshi reports 0 when the market has never traded: that is "no last price", not $0.
+        last = _price(last, "market", "last_price_dollars") if last else None
+    return Mark(
+        event_id=deterministic_id(VENUE, "mark", ticker, as_of.isoformat()),
+        venue=VENUE,
+        instrument_id=ticker,
+        best_bid=yes_bid,
+        best_ask=ask,
+        mid=mid,
+        last=last,
+        as_of=as_of,
+        occurred_at=as_of,
+    )

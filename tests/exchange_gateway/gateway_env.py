@@ -1,0 +1,56 @@
+"""Gateway configuration pointed at a running simulator, with the official vectors' keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.exchange_gateway.settings import GatewaySettings
+from services.venue_sim.testing import RunningSim
+from shared.settings import load_settings
+
+
+def gateway_env(sim: RunningSim, tmp_path: Path, venues: tuple[str, ...] = ("kalshi", "polymarket")) -> dict[str, str]:
+    """Environment variables exactly as an operator would set them (key as a file)."""
+    creds = sim.credentials
+    env = {
+        "KALSHI_BASE_URL": sim.kalshi_base_url,
+        "POLYMARKET_CLOB_URL": sim.clob_url,
+        "POLYMARKET_DATA_API_URL": sim.data_api_url,
+    }
+    if "kalshi" in venues:
+        key_file = tmp_path / "kalshi.pem"
+        key_file.write_bytes(creds.kalshi_private_key_pem)
+        env |= {"KALSHI_API_KEY_ID": creds.kalshi_key_id, "KALSHI_PRIVATE_KEY_FILE": str(key_file)}
+    if "polymarket" in venues:
+        env |= {
+            "POLYMARKET_ADDRESS": creds.polymarket_address,
+            "POLYMARKET_PRIVATE_KEY": creds.polymarket_private_key,
+            "POLYMARKET_API_KEY": creds.polymarket_api_key,
+            "POLYMARKET_API_SECRET": creds.polymarket_api_secret,
+            "POLYMARKET_API_PASSPHRASE": creds.polymarket_api_passphrase,
+        }
+    return env
+
+
+def gateway_settings(sim: RunningSim, tmp_path: Path, venues: tuple[str, ...] = ("kalshi", "polymarket")) -> GatewaySettings:
+    creds = sim.credentials
+    overrides: dict[str, object] = {
+        "kalshi_base_url": sim.kalshi_base_url,
+        "polymarket_clob_url": sim.clob_url,
+        "polymarket_data_api_url": sim.data_api_url,
+        "kalshi_api_key_id": None,
+        "kalshi_private_key": None,
+        "polymarket_address": None,
+        "polymarket_api_key": None,
+    }
+    if "kalshi" in venues:
+        overrides |= {"kalshi_api_key_id": creds.kalshi_key_id, "kalshi_private_key": creds.kalshi_private_key_pem.decode()}
+    if "polymarket" in venues:
+        overrides |= {
+            "polymarket_address": creds.polymarket_address,
+            "polymarket_private_key": creds.polymarket_private_key,
+            "polymarket_api_key": creds.polymarket_api_key,
+            "polymarket_api_secret": creds.polymarket_api_secret,
+            "polymarket_api_passphrase": creds.polymarket_api_passphrase,
+        }
+    return load_settings(GatewaySettings, **overrides)

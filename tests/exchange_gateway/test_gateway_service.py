@@ -1,0 +1,219 @@
+"""The gateway and the API as real processes against the simulator: holdings, errors, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from services.venue_sim.testing import running_sim
+from tests.exchange_gateway.gateway_env import gateway_env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, procs: dict[str, subprocess.Popen], logs: dict[str, Path], api: str, namespace: str) -> None:
+        self.procs = procs
+        self.logs = logs
+        self.api = api
+        self.namespace = namespace
+
+    def stop(self) -> dict[str, str]:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return {name: path.read_text(errors="replace") for name, path in self.logs.items()}
+
+
+def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    # Output goes to a file, not a pipe: a chatty process must never block on a full pipe.
+    with log.open("wb") as sink:
+        return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=sink, stderr=subprocess.STDOUT)
+
+
+def start_stack(nats_url: str, database_url: str, gateway_extra: dict[str, str]) -> Stack:
+    namespace = f"s{uuid.uuid4().hex[:10]}"
+    port = free_port()
+    base = {"PATH": os.environ["PATH"], "NATS_URL": nats_url, "DATABASE_URL": database_url,
+            "BUS_NAMESPACE": namespace, "LOG_LEVEL": "DEBUG"}
+    gateway = {**base, **gateway_extra, "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1"}
+    logs = {name: Path(tempfile.mkdtemp()) / f"{name}.log" for name in ("exchange-gateway", "api-gateway")}
+    procs = {
+        "exchange-gateway": spawn("services.exchange_gateway", gateway, logs["exchange-gateway"]),
+        # The API gets no venue variables at all: it must work without them.
+        "api-gateway": spawn("services.api_gateway", {**base, "API_PORT": str(port)}, logs["api-gateway"]),
+    }
+    return Stack(procs, logs, f"http://127.0.0.1:{port}", namespace)
+
+
+async def wait_for_gateway(client: httpx.AsyncClient, timeout: float = 30.0) -> None:
+    """Like the UI: ask for holdings once the gateway says it is up."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            health = (await client.get("/api/health")).json()
+            if health["services"]["exchange-gateway"]["status"] == "ok":
+                return
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        await asyncio.sleep(0.2)
+    raise AssertionError("exchange-gateway never became healthy")
+
+
+async def get_external(client: httpx.AsyncClient, refresh: int = 1, timeout: float = 30.0) -> dict:
+    await wait_for_gateway(client)
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while True:
+        try:
+            response = await client.get("/api/positions/external", params={"refresh": refresh})
+            if response.status_code == 200:
+                return response.json()
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"external positions never answered; last: {last}")
+        await asyncio.sleep(0.3)
+
+
+def secret_forms(creds) -> list[str]:
+    raw = [
+        creds.kalshi_private_key_pem.decode(),
+        creds.polymarket_private_key,
+        creds.polymarket_private_key.removeprefix("0x"),
+        creds.polymarket_api_secret,
+        creds.polymarket_api_passphrase,
+    ]
+    pem_body = "".join(line for line in raw[0].splitlines() if "-----" not in line)
+    forms = [*raw, pem_body, *[line for line in raw[0].splitlines() if "-----" not in line and len(line) > 20]]
+    for value in raw:
+        forms.append(base64.b64encode(value.encode()).decode())
+        forms.append(base64.urlsafe_b64encode(value.encode()).decode())
+    # The Polymarket secret is itself base64: its decoded bytes re-encoded in the other alphabet.
+    decoded = base64.urlsafe_b64decode(creds.polymarket_api_secret)
+    forms += [base64.b64encode(decoded).decode(), decoded.hex()]
+    return forms
+
+
+async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url, database_url, tmp_path):
+    async with running_sim(scenario="demo") as sim:
+        stack = start_stack(nats_url, database_url, gateway_env(sim, tmp_path))
+        seen_on_bus: list[bytes] = []
+        nc = await nats.connect(nats_url)
+
+        async def capture(msg):
+            seen_on_bus.append(msg.subject.encode() + b" " + msg.data)
+
+        await nc.subscribe(f"{stack.namespace}.>", cb=capture)
+        responses: list[str] = []
+        try:
+            async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
+                body = await get_external(client, refresh=1)
+                responses.append(str(body))
+                for path in ("/api/health", "/", "/static/holdings.js", "/schema/openapi.json", "/metrics",
+                             "/api/positions/external?refresh=0"):
+                    responses.append((await client.get(path)).text)
+                await asyncio.sleep(3)  # fill backfill and a round of marks go by on the bus
+        finally:
+            await nc.drain()
+            output = stack.stop()
+
+        external = body["external"]
+        assert external["errors"] == {}
+        kalshi = external["kalshi"]
+        assert kalshi["complete"] is True and kalshi["status"] == "ok"
+        expected_k = {t: p.signed for t, p in sim.sim.kalshi.positions.items() if p.signed != 0}
+        got_k = {p["instrument_id"]: Decimal(p["quantity"]) * (1 if p["outcome"] == "yes" else -1)
+                 for p in kalshi["positions"]}
+        assert got_k == expected_k
+        assert Decimal(kalshi["balance"]["cash"]) == sim.sim.kalshi.balance
+
+        poly = external["polymarket"]
+        assert poly["complete"] is True
+        expected_p = {a: s.size for a, s in sim.sim.polymarket.positions().items() if s.size != 0}
+        got_p = {p["instrument_id"]: Decimal(p["quantity"]) for p in poly["positions"]}
+        assert got_p == expected_p  # dust included: sizeThreshold=0
+
+    events = b"\n".join(seen_on_bus).decode(errors="replace")
+    assert f"{stack.namespace}.evt.fills.kalshi" in events and f"{stack.namespace}.evt.marks" in events
+    haystacks = {"gateway log": output["exchange-gateway"], "api log": output["api-gateway"],
+                 "bus": events, "api responses": "\n".join(responses)}
+    assert "service started" in output["exchange-gateway"]
+    for form in secret_forms(sim.credentials):
+        for where, text in haystacks.items():
+            assert form not in text, f"a secret leaked into the {where}"
+
+
+async def test_bad_key_file_fails_start_with_a_clear_message(nats_url, database_url, tmp_path):
+    async with running_sim(scenario="demo") as sim:
+        env = gateway_env(sim, tmp_path)
+        (tmp_path / "kalshi.pem").write_text("not a key")
+        stack = start_stack(nats_url, database_url, env)
+        code = stack.procs["exchange-gateway"].wait(timeout=20)
+        output = stack.stop()["exchange-gateway"]
+    assert code != 0
+    assert "KALSHI_PRIVATE_KEY_FILE" in output and "not a key" not in output
+
+    env["KALSHI_PRIVATE_KEY_FILE"] = str(tmp_path / "missing.pem")
+    stack = start_stack(nats_url, database_url, env)
+    assert stack.procs["exchange-gateway"].wait(timeout=20) != 0
+    assert "KALSHI_PRIVATE_KEY_FILE" in stack.stop()["exchange-gateway"]
+
+
+async def test_a_failing_venue_is_named_and_the_other_is_still_served(nats_url, database_url, tmp_path):
+    async with running_sim(scenario="demo") as sim:
+        env = gateway_env(sim, tmp_path)
+        env["POLYMARKET_API_SECRET"] = base64.urlsafe_b64encode(b"w" * 32).decode()  # the sim says 401
+        stack = start_stack(nats_url, database_url, env)
+        try:
+            async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
+                external = (await get_external(client))["external"]
+                assert "polymarket" in external["errors"]
+                assert external["kalshi"]["complete"] is True and external["kalshi"]["positions"]
+
+                sim.sim.faults.set("kalshi", malformed_json=True)
+                broken = (await get_external(client))["external"]
+                assert broken["kalshi"]["complete"] is False
+                assert "kalshi" in broken["errors"]["kalshi"]
+        finally:
+            sim.sim.faults.clear()
+            stack.stop()
+
+
+async def test_unconfigured_venue_is_reported_and_the_other_served(nats_url, database_url, tmp_path):
+    async with running_sim(scenario="demo") as sim:
+        stack = start_stack(nats_url, database_url, gateway_env(sim, tmp_path, venues=("kalshi",)))
+        try:
+            async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
+                external = (await get_external(client))["external"]
+                health = (await client.get("/api/health")).json()
+        finally:
+            stack.stop()
+    assert external["polymarket"]["status"] == "not_configured"
+    assert "not configured" in external["errors"]["polymarket"]
+    assert external["kalshi"]["complete"] is True
+    assert health["services"]["exchange-gateway"]["status"] == "ok"
