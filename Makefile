@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test sim bench proto up clean clean-data
+.PHONY: venv browser run test sim bench proto up clean clean-data
 
 venv: $(STAMP)
 
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 run: venv
 	$(PY) -m shared.devstack run
 
-test: venv
+test: venv browser
 	$(VENV)/bin/pytest -q
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download is blocked here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| echo "chromium could not be installed: browser tests will be skipped"
 
 sim: venv
 	$(PY) -m services.venue_sim

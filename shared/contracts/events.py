@@ -62,7 +62,9 @@ class ExternalPosition(BaseModel):
     account: str
     instrument_id: str
     outcome: Outcome
-    quantity: Quantity = Field(description="signed: negative is a short/NO exposure where the venue nets")
+    quantity: Quantity = Field(
+        description="contracts or shares held of `outcome`; Kalshi's netted position_fp < 0 becomes outcome=no"
+    )
     avg_price: Price | None = None
     cost_basis: Money | None = None
     market_value: Money | None = None

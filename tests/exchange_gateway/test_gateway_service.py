@@ -4,100 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import nats
-import pytest
 
 from services.venue_sim.testing import running_sim
 from tests.exchange_gateway.gateway_env import gateway_env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Stack:
-    def __init__(self, procs: dict[str, subprocess.Popen], logs: dict[str, Path], api: str, namespace: str) -> None:
-        self.procs = procs
-        self.logs = logs
-        self.api = api
-        self.namespace = namespace
-
-    def stop(self) -> dict[str, str]:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return {name: path.read_text(errors="replace") for name, path in self.logs.items()}
-
-
-def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    # Output goes to a file, not a pipe: a chatty process must never block on a full pipe.
-    with log.open("wb") as sink:
-        return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=sink, stderr=subprocess.STDOUT)
-
-
-def start_stack(nats_url: str, database_url: str, gateway_extra: dict[str, str]) -> Stack:
-    namespace = f"s{uuid.uuid4().hex[:10]}"
-    port = free_port()
-    base = {"PATH": os.environ["PATH"], "NATS_URL": nats_url, "DATABASE_URL": database_url,
-            "BUS_NAMESPACE": namespace, "LOG_LEVEL": "DEBUG"}
-    gateway = {**base, **gateway_extra, "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1"}
-    logs = {name: Path(tempfile.mkdtemp()) / f"{name}.log" for name in ("exchange-gateway", "api-gateway")}
-    procs = {
-        "exchange-gateway": spawn("services.exchange_gateway", gateway, logs["exchange-gateway"]),
-        # The API gets no venue variables at all: it must work without them.
-        "api-gateway": spawn("services.api_gateway", {**base, "API_PORT": str(port)}, logs["api-gateway"]),
-    }
-    return Stack(procs, logs, f"http://127.0.0.1:{port}", namespace)
-
-
-async def wait_for_gateway(client: httpx.AsyncClient, timeout: float = 30.0) -> None:
-    """Like the UI: ask for holdings once the gateway says it is up."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        try:
-            health = (await client.get("/api/health")).json()
-            if health["services"]["exchange-gateway"]["status"] == "ok":
-                return
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass
-        await asyncio.sleep(0.2)
-    raise AssertionError("exchange-gateway never became healthy")
-
-
-async def get_external(client: httpx.AsyncClient, refresh: int = 1, timeout: float = 30.0) -> dict:
-    await wait_for_gateway(client)
-    deadline = asyncio.get_running_loop().time() + timeout
-    last = None
-    while True:
-        try:
-            response = await client.get("/api/positions/external", params={"refresh": refresh})
-            if response.status_code == 200:
-                return response.json()
-            last = response.text
-        except httpx.HTTPError as exc:
-            last = repr(exc)
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"external positions never answered; last: {last}")
-        await asyncio.sleep(0.3)
+from tests.exchange_gateway.stack import get_external, start_stack
 
 
 def secret_forms(creds) -> list[str]:
@@ -128,7 +42,8 @@ async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url,
         async def capture(msg):
             seen_on_bus.append(msg.subject.encode() + b" " + msg.data)
 
-        await nc.subscribe(f"{stack.namespace}.>", cb=capture)
+        # Everything on the server, replies on _INBOX subjects included.
+        await nc.subscribe(">", cb=capture)
         responses: list[str] = []
         try:
             async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
@@ -138,6 +53,9 @@ async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url,
                              "/api/positions/external?refresh=0"):
                     responses.append((await client.get(path)).text)
                 await asyncio.sleep(3)  # fill backfill and a round of marks go by on the bus
+                gateway_metrics = (await client.get(stack.gateway_metrics)).text
+                assert "trueup_venue_requests_total" in gateway_metrics
+                responses.append(gateway_metrics)
         finally:
             await nc.drain()
             output = stack.stop()
