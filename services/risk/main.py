@@ -3,20 +3,13 @@
 from pathlib import Path
 
 from shared.chassis import Service, run_service
-from shared.settings import BaseServiceSettings, load_settings
 
 SERVICE_NAME = "risk"
 SCHEMA = "risk"
 
 
 def build() -> Service:
-    settings = load_settings(BaseServiceSettings)
-    return Service(
-        SERVICE_NAME,
-        settings,
-        schema=SCHEMA,
-        migrations=Path(__file__).parent / "adapters" / "migrations",
-    )
+    return Service.with_own_schema(SERVICE_NAME, SCHEMA, Path(__file__).parent)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from shared.bus import Bus
 from shared.contracts import HealthReply, HealthRequest, subjects, utcnow
 from shared.db import apply_migrations, create_pool
 from shared.logs import configure_logging, get_logger
-from shared.settings import BaseServiceSettings
+from shared.settings import BaseServiceSettings, load_settings
 
 log = get_logger(__name__)
 
@@ -50,6 +50,17 @@ class Service:
 
     def __post_init__(self) -> None:
         self.bus = Bus(self.settings.nats_url, self.settings.bus_namespace, self.name)
+
+    @classmethod
+    def with_own_schema(cls, name: str, schema: str, package_dir: Path) -> Service:
+        """A service configured from the environment, owning `schema` with migrations in
+        `<package>/adapters/migrations` — the standard layout."""
+        return cls(
+            name,
+            load_settings(BaseServiceSettings),
+            schema=schema,
+            migrations=package_dir / "adapters" / "migrations",
+        )
 
     def background(self, task: Callable[[], Awaitable[None]]) -> None:
         """Run `task` for the life of the service; a crash is logged and the task restarted."""

@@ -33,24 +33,11 @@ def gateway_env(sim: RunningSim, tmp_path: Path, venues: tuple[str, ...] = ("kal
 
 
 def gateway_settings(sim: RunningSim, tmp_path: Path, venues: tuple[str, ...] = ("kalshi", "polymarket")) -> GatewaySettings:
-    creds = sim.credentials
-    overrides: dict[str, object] = {
-        "kalshi_base_url": sim.kalshi_base_url,
-        "polymarket_clob_url": sim.clob_url,
-        "polymarket_data_api_url": sim.data_api_url,
-        "kalshi_api_key_id": None,
-        "kalshi_private_key": None,
-        "polymarket_address": None,
-        "polymarket_api_key": None,
-    }
+    """The same configuration, loaded in this process (values given explicitly, env ignored)."""
+    unset = {"kalshi_api_key_id", "kalshi_private_key", "kalshi_private_key_file", "polymarket_address",
+             "polymarket_private_key", "polymarket_api_key", "polymarket_api_secret", "polymarket_api_passphrase"}
+    overrides: dict[str, object] = dict.fromkeys(unset)
+    overrides |= {name.lower(): value for name, value in gateway_env(sim, tmp_path, venues).items()}
     if "kalshi" in venues:
-        overrides |= {"kalshi_api_key_id": creds.kalshi_key_id, "kalshi_private_key": creds.kalshi_private_key_pem.decode()}
-    if "polymarket" in venues:
-        overrides |= {
-            "polymarket_address": creds.polymarket_address,
-            "polymarket_private_key": creds.polymarket_private_key,
-            "polymarket_api_key": creds.polymarket_api_key,
-            "polymarket_api_secret": creds.polymarket_api_secret,
-            "polymarket_api_passphrase": creds.polymarket_api_passphrase,
-        }
+        overrides["kalshi_private_key"] = sim.credentials.kalshi_private_key_pem.decode()
     return load_settings(GatewaySettings, **overrides)

@@ -1,6 +1,7 @@
 // Actual holdings per venue, from GET /api/positions/external. Numbers arrive as decimal strings
 // and are shown as received: the browser never does arithmetic on money.
 
+const VENUES = { kalshi: "Kalshi", polymarket: "Polymarket" };
 const COLUMNS = ["instrument_id", "title", "outcome", "quantity", "avg_price", "cost_basis", "market_value", "realized_pnl"];
 const NUMERIC = new Set(["quantity", "avg_price", "cost_basis", "market_value", "realized_pnl"]);
 
@@ -37,6 +38,20 @@ function renderVenue(article, venueView, error) {
   );
 }
 
+function venueArticles() {
+  const container = document.getElementById("venues");
+  if (!container.children.length) {
+    const template = document.getElementById("venue-template");
+    for (const [venue, name] of Object.entries(VENUES)) {
+      const article = template.content.firstElementChild.cloneNode(true);
+      article.dataset.venue = venue;
+      article.querySelector('[data-role="name"]').textContent = name;
+      container.append(article);
+    }
+  }
+  return container.querySelectorAll("article.venue");
+}
+
 export async function loadHoldings(refresh = false) {
   const status = document.getElementById("holdings-status");
   status.textContent = refresh ? "refreshing…" : "loading…";
@@ -49,13 +64,14 @@ export async function loadHoldings(refresh = false) {
     return;
   }
   const external = body.external;
-  for (const article of document.querySelectorAll("article.venue")) {
+  for (const article of venueArticles()) {
     const venue = article.dataset.venue;
     renderVenue(article, external[venue], external.errors?.[venue]);
   }
   status.textContent = `as of ${new Date(external.snapshot_time).toLocaleTimeString()}`;
 }
 
+venueArticles();
 document.getElementById("refresh-holdings").addEventListener("click", () => loadHoldings(true));
 loadHoldings(false);
 setInterval(() => loadHoldings(false), 15000);
