@@ -66,7 +66,11 @@ def start_stack(nats_url: str, database_url: str, gateway_extra: dict[str, str])
 
 
 async def wait_for_gateway(client: httpx.AsyncClient, timeout: float = 30.0) -> None:
-    """Like the UI: ask for holdings once the gateway says it is up."""
+    """Like the UI: ask for holdings once the gateway says it is up.
+
+    Needed, not cosmetic: a test that listens on `>` is itself a subscriber of every request
+    subject, so NATS never answers "no responders" and an early request waits its full timeout.
+    """
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         try:
