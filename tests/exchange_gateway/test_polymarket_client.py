@@ -60,7 +60,7 @@ def make_client(handle: RunningSim, *, secret: str | None = None, page_size: int
                                   c.polymarket_api_passphrase, c.polymarket_address)
     return PolymarketClient(credentials=creds, clob_url=handle.clob_url, data_api_url=handle.data_api_url,
                             budget=polymarket_budget(), retry=FAST_RETRY, positions_page_size=page_size,
-                            transport=transport)
+                            trades_page_size=page_size, transport=transport)
 
 
 @pytest.fixture
@@ -203,6 +203,48 @@ async def test_balance_and_marks(handle: RunningSim, client: PolymarketClient) -
         assert m.best_bid == ex.best(m.instrument_id, "BUY") and m.best_ask == ex.best(m.instrument_id, "SELL")
         assert m.mid == ex.midpoint(m.instrument_id)
 
+
+
+def settled_trades(ex) -> list:
+    """What the chain-indexed Data API lists: trades whose settlement was mined."""
+    return [t for t in ex.trades if ex.trade_status(t) in ("MINED", "CONFIRMED")]
+
+
+async def test_trade_history_all_pages_match_settled_trades(
+    handle: RunningSim, client: PolymarketClient, pm_admin: httpx.AsyncClient
+) -> None:
+    ex = handle.sim.polymarket
+    await pm_admin.post("/_sim/clock/advance", json={"ms": ex.config.mined_after_ms})
+    result = await client.fetch_trade_history()
+    assert result.complete and result.error is None
+    expected = {f"{ex.transaction_hash(t)}:{t.token_id}": t for t in settled_trades(ex)}
+    assert len(expected) > 3 * client.trades_page_size  # really spans several pages
+    assert len(expected) < len(ex.trades)  # unsettled / failed trades are not on the chain index
+    newest_first = sorted(expected, key=lambda k: (-expected[k].match_ms, -expected[k].seq))
+    assert [f.fill_id for f in result.fills] == newest_first  # every settled trade, once, in venue order
+    for f in result.fills:
+        t = expected[f.fill_id]
+        assert (f.instrument_id, f.side, f.quantity, f.price) == (t.token_id, t.side.lower(), t.size, t.price)
+        assert isinstance(f.quantity, Decimal) and isinstance(f.price, Decimal)
+        assert f.venue == "polymarket" and f.status == "confirmed"
+        assert f.event_id == deterministic_id("polymarket", f.fill_id, "confirmed")
+        assert f.executed_at == datetime.fromtimestamp(t.match_ms // 1000, UTC)
+        assert f.outcome == ("yes" if ex.market_of(t.token_id).token(t.token_id).outcome_index == 0 else "no")
+    again = await client.fetch_trade_history()
+    assert [f.event_id for f in again.fills] == [f.event_id for f in result.fills]
+
+
+async def test_trade_history_page_failure_is_incomplete(
+    handle: RunningSim, client: PolymarketClient, pm_admin: httpx.AsyncClient
+) -> None:
+    ex = handle.sim.polymarket
+    await pm_admin.post("/_sim/clock/advance", json={"ms": ex.config.confirmed_after_ms})
+    r = await pm_admin.post("/_sim/faults", json={"venue": "polymarket", "fail_pages": {"trades": 2}})
+    assert r.status_code == 200
+    result = await client.fetch_trade_history()
+    assert not result.complete
+    assert result.error and result.error.startswith("polymarket") and "/trades" in result.error
+    assert len(result.fills) == client.trades_page_size  # page 1 kept, and flagged
 
 @respx.mock
 async def test_positions_offset_cap_is_incomplete() -> None:

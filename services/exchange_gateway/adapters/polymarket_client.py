@@ -1,6 +1,6 @@
 """Polymarket client: the gateway's `VenueClient` for Polymarket (read side).
 
-Two hosts: the public Data API (holdings, portfolio value) and the CLOB (L2-authenticated
+Two hosts: the public Data API (holdings, portfolio value, chain-indexed trades) and the CLOB (L2-authenticated
 orders, trades, balance; public books). Both go through `VenueHttp` (rate budget, read retries,
 `VenueError`s) with one sliding-window budget per API key matching Polymarket's 10 s windows.
 
@@ -12,6 +12,7 @@ account they are the same address, which is the default.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,8 @@ VENUE = "polymarket"
 START_CURSOR, END_CURSOR = "MA==", "LTE="
 POSITIONS_MAX_LIMIT = 500
 POSITIONS_MAX_OFFSET = 10_000  # the Data API refuses larger offsets
+TRADES_MAX_LIMIT = 500  # the Data API /trades allows more; smaller pages keep one failure cheap
+TRADES_MAX_OFFSET = 10_000  # Data API /trades refuses larger offsets too
 MAX_PAGES = 10_000  # a CLOB that keeps handing out cursors would otherwise page forever
 USDC_UNITS = Decimal(1_000_000)  # collateral balances are 6-decimal fixed point
 
@@ -47,6 +50,15 @@ REQUEST_CLASSES: dict[str, tuple[str, ...]] = {
     "clob:/data/trades": ("clob:overall", "clob:/data/trades"),
     "clob:read": ("clob:overall",),
 }
+
+
+@dataclass(frozen=True)
+class TradeHistoryResult:
+    """All pages of the Data API's trade list; `complete=False` (with `error`) when any page failed."""
+
+    fills: tuple[Fill, ...]
+    complete: bool
+    error: str | None = None
 
 
 def polymarket_budget(*, headroom: float = 0.9, clock: Callable[[], float] | None = None) -> RateBudget:
@@ -71,6 +83,7 @@ class PolymarketClient:
         timeout_s: float = 10.0,
         retry: RetryPolicy = RetryPolicy(),
         positions_page_size: int = POSITIONS_MAX_LIMIT,
+        trades_page_size: int = TRADES_MAX_LIMIT,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -80,6 +93,7 @@ class PolymarketClient:
         self.account = wallet or credentials.address
         self.signature_type = signature_type
         self.positions_page_size = max(1, min(positions_page_size, POSITIONS_MAX_LIMIT))
+        self.trades_page_size = max(1, min(trades_page_size, TRADES_MAX_LIMIT))
         self._clock = clock
         budget = budget or shared_budget(VENUE, credentials.api_key, polymarket_budget)
         self._clob_client = httpx.AsyncClient(base_url=clob_url.rstrip("/"), timeout=timeout_s, transport=transport)
@@ -200,6 +214,36 @@ class PolymarketClient:
         return marks
 
     # -- more reads ----------------------------------------------------------------------------
+
+    async def fetch_trade_history(self) -> TradeHistoryResult:
+        """Every Data API `/trades` page (public, newest first, offset paging) as fills.
+
+        Why: it is an independent, chain-indexed view of the account's trades (only settled
+        ones, MINED onwards) that the reconciler can compare with the CLOB's `/data/trades`
+        fills. A failed page, the offset cap, or a row seen twice (a new trade shifted the
+        offsets while paging) all yield complete=False, never a silently partial list."""
+        read: dict[str, Fill] = {}
+        limit, offset = self.trades_page_size, 0
+        try:
+            while True:
+                rows = await self._list(self.data, "/trades", "data:/trades", {
+                    "user": self.account, "limit": limit, "offset": offset,
+                })
+                for row in rows:
+                    fill = self._normalized(lambda: normalize.fill_from_data_trade(row, self.account))
+                    if fill.fill_id in read:
+                        raise VenueError(VENUE, f"GET /trades: trade {fill.fill_id} appeared twice "
+                                         "(trades arrived while paging); read again")
+                    read[fill.fill_id] = fill
+                if len(rows) < limit:
+                    return TradeHistoryResult(tuple(read.values()), complete=True)
+                offset += limit
+                if offset > TRADES_MAX_OFFSET:
+                    raise VenueError(VENUE, f"GET /trades: more than {TRADES_MAX_OFFSET + limit} trades; "
+                                     "the Data API cannot page past offset 10000")
+        except VenueError as exc:
+            log.warning("polymarket_trade_history_incomplete", read=len(read), error=str(exc))
+            return TradeHistoryResult(tuple(read.values()), complete=False, error=str(exc))
 
     async def fetch_open_orders(self, *, order_id: str | None = None, asset_id: str | None = None) -> list[OrderUpdate]:
         rows: list[dict[str, Any]] = []

@@ -230,6 +230,38 @@ def fills_from_trade(
     return fills
 
 
+def fill_from_data_trade(row: Mapping[str, Any], account: str) -> Fill:
+    """A Data API `/trades` item -> our fill.
+
+    The Data API indexes the chain, so a row exists only once its settlement transaction was
+    mined; rows carry no status, so a fill is "confirmed" unless the row names one. There is no
+    trade id either: `fill_id = "<transactionHash>:<asset>"`, stable across reads. No fee field
+    either (the CLOB fill carries it), so fee is 0 here. JSON numbers, not strings.
+    """
+    where = f"data_trades[{row.get('transactionHash') if isinstance(row, Mapping) else '?'}]"
+    tx_hash = _text(row, "transactionHash", where)
+    asset = _text(row, "asset", where)
+    fill_id = f"{tx_hash}:{asset}"
+    status = trade_status(row["status"], where) if row.get("status") else "confirmed"
+    executed_at = _unix_seconds(row, "timestamp", where)
+    return _validated(lambda: Fill(
+        event_id=deterministic_id(VENUE, fill_id, status),
+        occurred_at=executed_at,
+        venue=VENUE,
+        account=account,
+        fill_id=fill_id,
+        instrument_id=asset,
+        outcome=outcome_for(row.get("outcomeIndex"), row.get("outcome"), where),
+        side=_side(row, "side", where),
+        quantity=_number(row, "size", where),
+        price=_number(row, "price", where),
+        fee=Decimal(0),
+        status=status,
+        executed_at=executed_at,
+        raw=public_raw(row),
+    ), where)
+
+
 def _our_maker_orders(trade: Mapping[str, Any], wallet: str, api_key: str, where: str) -> list[Mapping[str, Any]]:
     makers = trade.get("maker_orders") or []
     if not isinstance(makers, list):
