@@ -60,6 +60,9 @@ class VenueQueries:
         self._positions: dict[Venue, Cached[ExternalPositionsSnapshot]] = {}
         self._balances: dict[Venue, Cached[BalanceSnapshot | ErrorInfo]] = {}
         self._locks: dict[tuple[str, Venue], asyncio.Lock] = {}
+        # Bumped when a venue fetch *starts*: a forced refresh may reuse a fetch that started after
+        # it was asked for (so it is at least as fresh), never one that was already in flight.
+        self._fetches: dict[Venue, int] = {}
 
     def _lock(self, kind: str, venue: Venue) -> asyncio.Lock:
         return self._locks.setdefault((kind, venue), asyncio.Lock())
@@ -77,14 +80,13 @@ class VenueQueries:
                 venue=venue, account="", snapshot_time=utcnow(), complete=False,
                 status="not_configured", error=not_configured(venue).message,
             )
-        requested_at = self.clock()
+        fetches_before = self._fetches.get(venue, 0)
         async with self._lock("positions", venue):
             cached = self._positions.get(venue)
-            # A refresh that started while we waited for the lock is as fresh as one we'd start now.
-            if is_fresh(cached, self.clock(), self.ttl, force_refresh=force_refresh) or (
-                cached is not None and force_refresh and cached.fetched_at >= requested_at
-            ):
+            fetched_meanwhile = self._fetches.get(venue, 0) > fetches_before
+            if cached is not None and (fetched_meanwhile or is_fresh(cached, self.clock(), self.ttl, force_refresh=force_refresh)):
                 return cached.value
+            self._fetches[venue] = self._fetches.get(venue, 0) + 1
             snapshot = await self._fetch_snapshot(client)
             self._positions[venue] = Cached(snapshot, self.clock())
         await self.bus.publish(subjects.per_venue(subjects.EXTERNAL_SNAPSHOTS, venue), snapshot)
