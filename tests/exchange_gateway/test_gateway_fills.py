@@ -12,7 +12,6 @@ import pytest
 from services.exchange_gateway.adapters.fill_store import FillStore
 from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.exchange_gateway.handlers.fill_poller import FillPoller
-from services.exchange_gateway.settings import GatewaySettings
 from services.venue_sim.testing import running_sim
 from shared.bus import Bus
 from shared.contracts import Fill, subjects

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -26,7 +26,7 @@ from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult,
 from services.exchange_gateway.domain import polymarket_normalize as normalize
 from services.exchange_gateway.domain.polymarket_normalize import PolymarketPayloadError
 from services.exchange_gateway.domain.rate_budget import POLYMARKET_LIMITS, RateBudget, sliding_budget
-from shared.contracts import BalanceSnapshot, ExternalPosition, Fill, Mark, OrderUpdate, utcnow
+from shared.contracts import BalanceSnapshot, Fill, Mark, OrderUpdate, utcnow
 from shared.logs import get_logger
 from shared.money import MoneyParseError, to_decimal
 
@@ -35,9 +35,9 @@ log = get_logger(__name__)
 VENUE = "polymarket"
 START_CURSOR, END_CURSOR = "MA==", "LTE="
 POSITIONS_MAX_LIMIT = 500
-POSITIONS_MAX_OFFSET = 10_000  # the Data API refuses larger offsets
+RecordT = TypeVar("RecordT")
+DATA_API_MAX_OFFSET = 10_000  # the Data API refuses larger offsets
 TRADES_MAX_LIMIT = 500  # the Data API /trades allows more; smaller pages keep one failure cheap
-TRADES_MAX_OFFSET = 10_000  # Data API /trades refuses larger offsets too
 MAX_PAGES = 10_000  # a CLOB that keeps handing out cursors would otherwise page forever
 USDC_UNITS = Decimal(1_000_000)  # collateral balances are 6-decimal fixed point
 
@@ -118,30 +118,13 @@ class PolymarketClient:
     async def fetch_positions(self) -> PositionsResult:
         """Every `/positions` page with sizeThreshold=0 (dust included). A failed page, a full page
         at the offset cap, or rows shifting between pages all yield complete=False."""
-        read: dict[str, ExternalPosition] = {}
-        limit, offset = self.positions_page_size, 0
-        try:
-            while True:
-                rows = await self._list(self.data, "/positions", "data:/positions", {
-                    "user": self.account, "sizeThreshold": "0", "limit": limit, "offset": offset,
-                })
-                for row in rows:
-                    position = self._normalized(lambda: normalize.position_from_row(row, self.account))
-                    if position.instrument_id in read:
-                        raise VenueError(VENUE, f"GET /positions: asset {position.instrument_id} appeared on two "
-                                         "pages (holdings changed while paging); read again")
-                    read[position.instrument_id] = position
-                for position in read.values():
-                    self._outcome_index.setdefault(position.instrument_id, 0 if position.outcome == "yes" else 1)
-                if len(rows) < limit:
-                    return PositionsResult(tuple(read.values()), complete=True)
-                offset += limit
-                if offset > POSITIONS_MAX_OFFSET:
-                    raise VenueError(VENUE, f"GET /positions: more than {POSITIONS_MAX_OFFSET + limit} holdings; "
-                                     "the Data API cannot page past offset 10000")
-        except VenueError as exc:
-            log.warning("polymarket_positions_incomplete", read=len(read), error=str(exc))
-            return PositionsResult(tuple(read.values()), complete=False, error=str(exc))
+        read, error = await self._read_offset_pages(
+            "/positions", "data:/positions", {"sizeThreshold": "0"}, self.positions_page_size,
+            lambda row: normalize.position_from_row(row, self.account), key=lambda p: p.instrument_id,
+        )
+        for position in read.values():
+            self._outcome_index.setdefault(position.instrument_id, 0 if position.outcome == "yes" else 1)
+        return PositionsResult(tuple(read.values()), complete=error is None, error=error)
 
     async def fetch_balance(self) -> BalanceSnapshot:
         """Cash = CLOB collateral (USDC) balance; portfolio_value = Data API `/value`, the mark
@@ -222,28 +205,48 @@ class PolymarketClient:
         ones, MINED onwards) that the reconciler can compare with the CLOB's `/data/trades`
         fills. A failed page, the offset cap, or a row seen twice (a new trade shifted the
         offsets while paging) all yield complete=False, never a silently partial list."""
-        read: dict[str, Fill] = {}
-        limit, offset = self.trades_page_size, 0
+        read, error = await self._read_offset_pages(
+            "/trades", "data:/trades", {}, self.trades_page_size,
+            lambda row: normalize.fill_from_data_trade(row, self.account), key=lambda f: f.fill_id,
+        )
+        return TradeHistoryResult(tuple(read.values()), complete=error is None, error=error)
+
+    async def _read_offset_pages(
+        self,
+        path: str,
+        cls: str,
+        params: dict[str, Any],
+        page_size: int,
+        to_record: Callable[[Any], RecordT],
+        *,
+        key: Callable[[RecordT], str],
+    ) -> tuple[dict[str, RecordT], str | None]:
+        """Every page of an offset-paged Data API list for our wallet: (records by key, error).
+
+        The error is None only when the whole list was read. A record seen twice means the list
+        changed under us (offsets shifted), so the read is reported incomplete, not merged."""
+        read: dict[str, RecordT] = {}
+        offset = 0
         try:
             while True:
-                rows = await self._list(self.data, "/trades", "data:/trades", {
-                    "user": self.account, "limit": limit, "offset": offset,
+                rows = await self._list(self.data, path, cls, {
+                    **params, "user": self.account, "limit": page_size, "offset": offset,
                 })
                 for row in rows:
-                    fill = self._normalized(lambda: normalize.fill_from_data_trade(row, self.account))
-                    if fill.fill_id in read:
-                        raise VenueError(VENUE, f"GET /trades: trade {fill.fill_id} appeared twice "
-                                         "(trades arrived while paging); read again")
-                    read[fill.fill_id] = fill
-                if len(rows) < limit:
-                    return TradeHistoryResult(tuple(read.values()), complete=True)
-                offset += limit
-                if offset > TRADES_MAX_OFFSET:
-                    raise VenueError(VENUE, f"GET /trades: more than {TRADES_MAX_OFFSET + limit} trades; "
+                    record = self._normalized(lambda: to_record(row))
+                    if key(record) in read:
+                        raise VenueError(VENUE, f"GET {path}: {key(record)} appeared on two pages "
+                                         "(the list changed while paging); read again")
+                    read[key(record)] = record
+                if len(rows) < page_size:
+                    return read, None
+                offset += page_size
+                if offset > DATA_API_MAX_OFFSET:
+                    raise VenueError(VENUE, f"GET {path}: more than {DATA_API_MAX_OFFSET + page_size} rows; "
                                      "the Data API cannot page past offset 10000")
         except VenueError as exc:
-            log.warning("polymarket_trade_history_incomplete", read=len(read), error=str(exc))
-            return TradeHistoryResult(tuple(read.values()), complete=False, error=str(exc))
+            log.warning("polymarket_list_incomplete", path=path, read=len(read), error=str(exc))
+            return read, str(exc)
 
     async def fetch_open_orders(self, *, order_id: str | None = None, asset_id: str | None = None) -> list[OrderUpdate]:
         rows: list[dict[str, Any]] = []
