@@ -84,20 +84,20 @@ class Bus:
 
     async def ensure_streams(self) -> None:
         await self._ensure_stream(
-            subjects.EVENTS_STREAM, subjects.EVENTS_STREAM_SUBJECTS, max_age=30 * 24 * 3600.0
+            subjects.EVENTS_STREAM, subjects.EVENTS_STREAM_SUBJECTS, max_age_seconds=30 * 24 * 3600.0
         )
         await self._ensure_stream(
-            subjects.DEAD_LETTER_STREAM, subjects.DEAD_LETTER_STREAM_SUBJECTS, max_age=90 * 24 * 3600.0
+            subjects.DEAD_LETTER_STREAM, subjects.DEAD_LETTER_STREAM_SUBJECTS, max_age_seconds=90 * 24 * 3600.0
         )
 
-    async def _ensure_stream(self, name: str, relative_subjects: tuple[str, ...], max_age: float) -> None:
+    async def _ensure_stream(self, name: str, relative_subjects: tuple[str, ...], max_age_seconds: float) -> None:
         config = StreamConfig(
             name=self.stream_name(name),
             subjects=[self.subject(s) for s in relative_subjects],
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             discard=DiscardPolicy.OLD,
-            max_age=max_age,
+            max_age=max_age_seconds,
             duplicate_window=_DUPLICATE_WINDOW_SECONDS,
         )
         try:

@@ -23,7 +23,7 @@ import httpx
 from prometheus_client import Counter
 
 from services.exchange_gateway.adapters.venue import VenueError
-from services.exchange_gateway.domain.rate_budget import RateBudget
+from services.exchange_gateway.domain.rate_budget import RateBudget, Seconds
 from shared.contracts import Venue
 from shared.logs import get_logger, redact_text
 from shared.money import parse_venue_json
@@ -48,10 +48,10 @@ class VenueUnknownOutcome(VenueError):
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
-    base_s: float = 0.2
-    cap_s: float = 5.0
+    base_s: Seconds = 0.2
+    cap_s: Seconds = 5.0
 
-    def backoff(self, attempt: int, rng: random.Random) -> float:
+    def backoff(self, attempt: int, rng: random.Random) -> Seconds:
         """Delay before retry number `attempt` (1-based): half fixed, half jitter, capped."""
         ceiling = min(self.cap_s, self.base_s * 2 ** (attempt - 1))
         return rng.uniform(ceiling / 2, ceiling)
@@ -84,7 +84,7 @@ class VenueHttp:
         auth: Auth | None = None,
         retry: RetryPolicy = RetryPolicy(),
         rng: random.Random | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[Seconds], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.venue = venue
         self.client = client

@@ -25,7 +25,7 @@ from services.exchange_gateway.adapters.polymarket_auth import PolymarketCredent
 from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult, VenueError
 from services.exchange_gateway.domain import polymarket_normalize as normalize
 from services.exchange_gateway.domain.polymarket_normalize import PolymarketPayloadError
-from services.exchange_gateway.domain.rate_budget import POLYMARKET_LIMITS, RateBudget, sliding_budget
+from services.exchange_gateway.domain.rate_budget import POLYMARKET_LIMITS, RateBudget, Ratio, Seconds, sliding_budget
 from shared.contracts import BalanceSnapshot, Fill, Mark, OrderUpdate, utcnow
 from shared.logs import get_logger
 from shared.money import MoneyParseError, to_decimal
@@ -61,7 +61,7 @@ class TradeHistoryResult:
     error: str | None = None
 
 
-def polymarket_budget(*, headroom: float = 0.9, clock: Callable[[], float] | None = None) -> RateBudget:
+def polymarket_budget(*, headroom: Ratio = 0.9, clock: Callable[[], Seconds] | None = None) -> RateBudget:
     """Polymarket's windows, each scaled by `headroom` so clock skew against the venue never
     puts us over (the venue throttles rather than rejects, but a throttled read is a slow read)."""
     windows = {name: max(1, int(limit * headroom)) for name, limit in POLYMARKET_LIMITS.items()}

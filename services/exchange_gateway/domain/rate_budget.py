@@ -45,50 +45,56 @@ POLYMARKET_LIMITS: dict[str, int] = {
 }
 
 
-class Limiter(Protocol):
-    def earliest(self, now: float) -> float: ...
+# Units, so a reader never mistakes a time or a rate here for money (money is always Decimal).
+Seconds = float  # monotonic clock seconds, or a duration in seconds
+PerSecond = float  # a request rate
+Ratio = float  # a fraction of a venue's published limit
 
-    def commit(self, at: float) -> None: ...
+
+class Limiter(Protocol):
+    def earliest(self, now: Seconds) -> Seconds: ...
+
+    def commit(self, at: Seconds) -> None: ...
 
 
 class TokenBucket:
     """`capacity` requests may go at once; after that one every 1/`rate` seconds."""
 
-    def __init__(self, rate: float, capacity: float) -> None:
+    def __init__(self, rate: PerSecond, capacity: int | float) -> None:
         if rate <= 0 or capacity < 1:
             raise ValueError("a token bucket needs rate > 0 and capacity >= 1")
         self.rate = rate
         self.capacity = capacity
         self._interval = 1.0 / rate
         self._tolerance = (capacity - 1) * self._interval
-        self._tat: float | None = None  # theoretical arrival time of the next conforming request
+        self._tat: Seconds | None = None  # theoretical arrival time of the next conforming request
 
-    def earliest(self, now: float) -> float:
+    def earliest(self, now: Seconds) -> Seconds:
         if self._tat is None:
             return now
         return max(now, self._tat - self._tolerance)
 
-    def commit(self, at: float) -> None:
+    def commit(self, at: Seconds) -> None:
         self._tat = max(self._tat if self._tat is not None else at, at) + self._interval
 
 
 class SlidingWindow:
     """At most `limit` grants in any `window_s`-second window."""
 
-    def __init__(self, limit: int, window_s: float) -> None:
+    def __init__(self, limit: int, window_s: Seconds) -> None:
         if limit < 1 or window_s <= 0:
             raise ValueError("a sliding window needs limit >= 1 and window_s > 0")
         self.limit = limit
         self.window_s = window_s
-        self._grants: deque[float] = deque(maxlen=limit)  # only the last `limit` grants matter
+        self._grants: deque[Seconds] = deque(maxlen=limit)  # only the last `limit` grants matter
 
-    def earliest(self, now: float) -> float:
+    def earliest(self, now: Seconds) -> Seconds:
         at = max(now, self._grants[-1]) if self._grants else now
         if len(self._grants) == self.limit:
             at = max(at, self._grants[0] + self.window_s)
         return at
 
-    def commit(self, at: float) -> None:
+    def commit(self, at: Seconds) -> None:
         self._grants.append(at)
 
 
@@ -96,7 +102,7 @@ class SlidingWindow:
 class ClassStats:
     granted: int = 0
     waited: int = 0
-    wait_seconds: float = 0.0
+    wait_seconds: Seconds = 0.0
 
 
 @dataclass
@@ -104,13 +110,13 @@ class RateBudget:
     """Request classes -> limiters, with counters for metrics. One per venue key per process."""
 
     limiters: Mapping[str, Sequence[Limiter]]
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], Seconds] = time.monotonic
     stats: dict[str, ClassStats] = field(default_factory=dict)
 
     def classes(self) -> tuple[str, ...]:
         return tuple(self.limiters)
 
-    def reserve(self, cls: str) -> float:
+    def reserve(self, cls: str) -> Seconds:
         """Charge one request of `cls` and return the seconds to wait before sending it."""
         chosen = self.limiters.get(cls)
         if chosen is None:
@@ -131,9 +137,9 @@ class RateBudget:
 def kalshi_budget(
     tier: str = "basic",
     *,
-    headroom: float = 0.9,
-    burst_s: float = 0.5,
-    clock: Callable[[], float] = time.monotonic,
+    headroom: Ratio = 0.9,
+    burst_s: Seconds = 0.5,
+    clock: Callable[[], Seconds] = time.monotonic,
 ) -> RateBudget:
     """Kalshi's per-key read and write buckets for `tier`.
 
@@ -158,8 +164,8 @@ def sliding_budget(
     windows: Mapping[str, int],
     classes: Mapping[str, Sequence[str]],
     *,
-    window_s: float = POLYMARKET_WINDOW_S,
-    clock: Callable[[], float] = time.monotonic,
+    window_s: Seconds = POLYMARKET_WINDOW_S,
+    clock: Callable[[], Seconds] = time.monotonic,
 ) -> RateBudget:
     """A budget of named sliding windows; `classes` maps each request class to its window names.
 
