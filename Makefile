@@ -4,7 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv browser run test sim bench proto up clean clean-data
+# Kalshi's official SDK needs Python >= 3.13: it gets its own venv (tests/conformance drives the sim
+# through it). The pin lives in one file; the stamp is rebuilt only when that file changes.
+KALSHI_SDK_VENV := .venv-kalshi-sdk
+KALSHI_SDK_PIN  := tests/conformance/kalshi_sdk_requirements.txt
+KALSHI_SDK_STAMP := $(KALSHI_SDK_VENV)/.installed
+
+.PHONY: venv browser kalshi-sdk run test sim bench proto up clean clean-data
 
 venv: $(STAMP)
 
@@ -18,13 +24,31 @@ $(STAMP): pyproject.toml
 run: venv
 	$(PY) -m shared.devstack run
 
-test: venv browser
+test: venv browser kalshi-sdk
 	$(VENV)/bin/pytest -q
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download is blocked here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y -qq chromium >/dev/null 2>&1 \
 		|| echo "chromium could not be installed: browser tests will be skipped"
+
+kalshi-sdk: $(KALSHI_SDK_STAMP)
+
+# The first interpreter >= 3.13 that actually runs: pyenv's installs (its bare shims fail unless a
+# version is activated), then python3.13/python3.14 on PATH. None: one line, and the suite skips.
+$(KALSHI_SDK_STAMP): $(KALSHI_SDK_PIN)
+	@py=""; \
+	for c in $$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)"/versions/3.1[3-9]*/bin/python3 2>/dev/null) \
+	         python3.13 python3.14; do \
+		if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 13))' >/dev/null 2>&1; then py="$$c"; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+		echo "kalshi-sdk: no Python >= 3.13 found (pyenv or python3.13 on PATH): Kalshi SDK conformance tests will skip"; \
+		exit 0; \
+	fi; \
+	rm -rf $(KALSHI_SDK_VENV) && "$$py" -m venv $(KALSHI_SDK_VENV) \
+		&& $(KALSHI_SDK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(KALSHI_SDK_PIN) \
+		&& touch $(KALSHI_SDK_STAMP)
 
 sim: venv
 	$(PY) -m services.venue_sim

@@ -1,8 +1,17 @@
 """Structured JSON logs with secrets redacted.
 
-Two layers: keys that look secret are masked whatever their value, and every secret value a
-process registers (`register_secret`) is scrubbed from every string in every log line, together
-with its base64 forms, because a leaked signature header or an exception message can carry it.
+Three layers, because a secret reaches a log line in more ways than one:
+- by key: a value under a key that names a credential (`api_secret=`, a `KALSHI-ACCESS-KEY` or
+  `POLY_SIGNATURE` header in a dict or an `httpx.Headers`, any Mapping) is masked whatever it is;
+- by key in text: `'kalshi-access-signature': '...'`, `("poly_api_key", "...")` or
+  `Authorization: Bearer ...` inside a message, an exception text, a traceback or an object's
+  repr is masked the same way, which catches per-request values (signatures) nobody registered;
+- by value: every secret a process registers (`register_secret`, done for all `SecretStr`
+  settings at load) is scrubbed from every string, with its base64 forms, wherever it appears.
+
+`POLY_ADDRESS` is deliberately not masked: it is the wallet's public on-chain address (it
+authenticates nothing on its own), and knowing which wallet a request was for is what an
+operator needs when reading a log.
 """
 
 from __future__ import annotations
@@ -11,48 +20,118 @@ import base64
 import logging
 import re
 import sys
+from collections.abc import Mapping
+from types import TracebackType
 from typing import Any
 
 import structlog
 
 REDACTED = "[REDACTED]"
-_SECRET_KEY = re.compile(r"(secret|passphrase|private|password|signature|authorization|api[_-]?key|token)", re.I)
+# Key names that hold credentials. `token` but not `token_id(s)`: Polymarket's outcome token ids
+# are public market identifiers an operator needs to read.
+_SECRET_WORDS = (r"secret|passphrase|private|password|signature|authorization|cookie|credential"
+                 r"|api[_-]?key|access[_-]?key|key[_-]?id|token(?![_-]?ids?\b)")
+_SECRET_KEY = re.compile(_SECRET_WORDS, re.I)
+# `KALSHI_PRIVATE_KEY_FILE=/run/secrets/k.pem`: where a secret lives is not a secret, and an
+# operator needs it to fix a bad key.
+_WHERE_A_SECRET_LIVES = ("_file", "-file", "_path")
+# A quoted key and a quoted value, as a dict / JSON / Headers repr or a (key, value) tuple prints.
+_QUOTED_PAIR = re.compile(r"""(?P<kq>["'])(?P<key>[^"'\n]{1,80}?)(?P=kq)(?P<sep>\s*[:,=]\s*b?)(?P<vq>["'])(?P<val>.*?)(?<!\\)(?P=vq)""")
+# An unquoted `Key: value` / `key=value`, as a header dump or a formatted message prints it.
+_BARE_PAIR = re.compile(rf"""(?P<key>[\w-]*(?:{_SECRET_WORDS})[\w-]*)(?P<sep>\s*[:=]\s*)(?P<val>(?:(?:Bearer|Basic)\s+)?[^\s,;'"()\[\]{{}}]+)""",
+                        re.I)
+# Renderer-owned fields (and structlog's own record handles): never secrets, and masking or
+# rendering them here would break the line's shape.
+_STRUCTURAL_KEYS = frozenset({"level", "timestamp", "service", "_record", "_from_structlog"})
+_MIN_SECRET_LEN = 6
+
 _secret_values: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
 
 
 def register_secret(value: str | bytes | None) -> None:
     """Scrub this value (and its base64 encodings) from all future log output."""
+    global _secret_pattern
     if not value:
         return
     raw = value.encode() if isinstance(value, str) else value
     text = raw.decode(errors="ignore")
-    forms = {text, text.strip(), base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
-    # PEM keys are multi-line; also scrub each base64 body line so a partial dump is caught.
-    forms.update(line for line in text.splitlines() if len(line) >= 16 and "-----" not in line)
-    _secret_values.update(f for f in forms if len(f) >= 6)
+    forms = {text, text.strip()}
+    for data in (raw, raw.strip()):
+        for encoded in (base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode()):
+            forms.update({encoded, encoded.rstrip("=")})
+    # A base64 secret (Polymarket's API secret) may be printed in the other alphabet.
+    forms.update({text.strip().translate(str.maketrans("-_", "+/")), text.strip().translate(str.maketrans("+/", "-_"))})
+    # A hex key may be printed with or without its 0x.
+    if text.strip().lower().startswith("0x"):
+        forms.add(text.strip()[2:])
+    # PEM keys are multi-line; also scrub each base64 body line (a partial dump) and the body
+    # joined into one line (a key whose newlines were stripped).
+    body = [line.strip() for line in text.splitlines() if line.strip() and "-----" not in line]
+    forms.update(line for line in body if len(line) >= 16)
+    if len(body) > 1:
+        forms.add("".join(body))
+    before = len(_secret_values)
+    _secret_values.update(f for f in forms if len(f) >= _MIN_SECRET_LEN)
+    if len(_secret_values) != before:
+        # Longest first, so a secret that contains another is masked whole.
+        ordered = sorted(_secret_values, key=len, reverse=True)
+        _secret_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def _scrub_registered(text: str) -> str:
+    return _secret_pattern.sub(REDACTED, text) if _secret_pattern is not None else text
+
+
+def _mask_quoted(match: re.Match[str]) -> str:
+    if not _is_secret_name(match["key"]) or match["val"] == REDACTED:
+        return match[0]
+    return f"{match['kq']}{match['key']}{match['kq']}{match['sep']}{match['vq']}{REDACTED}{match['vq']}"
+
+
+def _mask_bare(match: re.Match[str]) -> str:
+    if not _is_secret_name(match["key"]) or match["val"] == REDACTED:
+        return match[0]
+    return f"{match['key']}{match['sep']}{REDACTED}"
 
 
 def redact_text(text: str) -> str:
-    for secret in sorted(_secret_values, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    """Registered secrets, and any value written next to a credential's key name, masked."""
+    text = _scrub_registered(text)
+    text = _QUOTED_PAIR.sub(_mask_quoted, text)
+    return _BARE_PAIR.sub(_mask_bare, text)
 
 
 def _redact(value: Any, key: str | None = None) -> Any:
-    if key is not None and _SECRET_KEY.search(key) and value not in (None, "", False):
+    if key is not None and _is_secret_name(key) and value not in (None, "", False):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
-    if isinstance(value, dict):
-        return {k: _redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_redact(v) for v in value)
-    return value
+    if isinstance(value, bytes):
+        return redact_text(repr(value))
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    if isinstance(value, Mapping):  # dict, httpx.Headers, any multi-dict
+        return {str(k): _redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, tuple) and len(value) == 2 and _is_secret_name(value[0]) and value[1]:
+        return [_redact(value[0]), REDACTED]  # a (name, value) header pair, e.g. from headers.items()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_redact(v) for v in value]
+    # Anything else would be rendered by its repr (structlog's JSON fallback); render it here so
+    # the repr is scrubbed too (an exception carrying headers, an object holding a key).
+    return redact_text(repr(value))
+
+
+def _is_secret_name(name: Any) -> bool:
+    if isinstance(name, bytes):  # httpx.Headers.raw pairs
+        name = name.decode("latin-1")
+    if not isinstance(name, str) or name.lower().endswith(_WHERE_A_SECRET_LIVES):
+        return False
+    return _SECRET_KEY.search(name) is not None
 
 
 def redaction_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if k in ("level", "timestamp", "service") else _redact(v, k)) for k, v in event_dict.items()}
+    return {k: (v if k in _STRUCTURAL_KEYS else _redact(v, k)) for k, v in event_dict.items()}
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -86,18 +165,28 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # One line per venue HTTP call drowns the signal; our adapters log what matters themselves.
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
+    # An uncaught exception's traceback would otherwise go to stderr unscrubbed.
+    sys.excepthook = _log_uncaught
     structlog.contextvars.bind_contextvars(service=service)
 
 
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    logging.getLogger("uncaught").critical("uncaught exception", exc_info=(kind, exc, tb))
+
+
 class _ScrubbingFormatter(logging.Formatter):
-    """Scrubs the rendered line once more: a secret can hide in a formatted message or traceback."""
+    """Scrubs the rendered line once more for registered secrets: a last net under the per-field
+    redaction (key-pattern masking is not repeated here, where it could mangle the JSON itself)."""
 
     def __init__(self, inner: logging.Formatter) -> None:
         super().__init__()
         self._inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(self._inner.format(record))
+        return _scrub_registered(self._inner.format(record))
 
 
 def get_logger(name: str | None = None) -> Any:

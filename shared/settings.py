@@ -1,7 +1,8 @@
 """Configuration from the environment (12-factor), `.env`, and `*_FILE` secret files.
 
 Each service declares a `BaseServiceSettings` subclass with only the variables it needs, so a
-service that has no business with venue secrets cannot even read them.
+service that has no business with venue secrets cannot even read them. Every `SecretStr` value
+is registered with the log redactor the moment settings load, so it cannot reach a log line.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shared.logs import register_secret
 
 
 class ConfigError(SystemExit):
@@ -62,6 +65,14 @@ class TrueupSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, FileSecretsSource(settings_cls), dotenv_settings)
 
+    @model_validator(mode="after")
+    def _register_secrets(self) -> TrueupSettings:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                register_secret(value.get_secret_value())
+        return self
+
 
 class BaseServiceSettings(TrueupSettings):
     """What every bus-connected service reads."""
@@ -85,7 +96,11 @@ def load_settings(cls: type[SettingsT], **overrides: Any) -> SettingsT:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            variable = (prefix + "_".join(str(part) for part in err["loc"])).upper() or "?"
+            if not err["loc"]:
+                # A check across variables (a model validator) names its variables itself.
+                problems.append(str(err.get("ctx", {}).get("error", err["msg"])))
+                continue
+            variable = (prefix + "_".join(str(part) for part in err["loc"])).upper()
             # Never echo the offending value: it may be a secret.
             problems.append(f"{variable}: {err['msg']}")
         raise ConfigError("; ".join(problems)) from None

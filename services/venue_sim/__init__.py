@@ -18,7 +18,9 @@ Admin API (not a venue protocol, no auth), under /_sim on every host:
                                               {"ticker","side":"yes|no","action":"buy|sell",...}
   POST   /_sim/kalshi/markets/{t}/trade       another participant's IOC order crossing the book
   POST   /_sim/kalshi/markets/{t}/liquidity   {"side":"yes|no","price","count"} resting bid
-  POST   /_sim/kalshi/markets/{t}/settle      {"result":"yes|no"}
-  /_sim/polymarket/...                        see handlers/polymarket_http.py
+  POST   /_sim/kalshi/markets/{t}/settle      {"result":"yes|no", "expiration_value"?}
+  POST   /_sim/kalshi/fills/malformed         {} or {"row": {...}}: a garbage fill row, listed verbatim
+  POST   /_sim/polymarket/trades/malformed    {} or {"row": {...}}: a garbage /data/trades row, served verbatim
+  /_sim/polymarket/...                        see handlers/polymarket_admin.py
 In tests use services.venue_sim.testing.running_sim().
 """

@@ -24,7 +24,9 @@ from services.venue_sim.domain.polymarket import PolymarketSimConfig
 from services.venue_sim.domain.simulator import Simulator
 from services.venue_sim.handlers.admin_http import admin_router
 from services.venue_sim.handlers.kalshi_http import build_kalshi_app
-from services.venue_sim.handlers.polymarket_http import build_clob_app, build_data_api_app, polymarket_admin_router
+from services.venue_sim.handlers.polymarket_admin import polymarket_admin_router
+from services.venue_sim.handlers.polymarket_clob import build_clob_app
+from services.venue_sim.handlers.polymarket_data_api import build_data_api_app
 from services.venue_sim.scenarios.demo import load_scenario
 from shared.logs import configure_logging
 

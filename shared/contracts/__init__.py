@@ -17,6 +17,7 @@ from shared.contracts.events import (
     ReconciliationCompleted,
     ReconciliationItem,
     RiskStateChanged,
+    SettlementRecorded,
 )
 from shared.contracts.gateway import (
     BalancesReply,
@@ -42,6 +43,7 @@ EVENT_CHANNELS: dict[str, type[Message]] = {
     subjects.EXTERNAL_SNAPSHOTS + ".{venue}": ExternalPositionsSnapshot,
     subjects.BALANCES + ".{venue}": BalanceSnapshot,
     subjects.MARKS + ".{venue}": Mark,
+    subjects.SETTLEMENTS + ".{venue}": SettlementRecorded,
     subjects.ALERTS: Alert,
     subjects.RISK_STATE: RiskStateChanged,
     subjects.RECONCILIATIONS: ReconciliationCompleted,
@@ -65,6 +67,7 @@ ALL_MODELS: tuple[type, ...] = (
     ExternalPositionsSnapshot,
     BalanceSnapshot,
     Mark,
+    SettlementRecorded,
     Alert,
     RiskStateChanged,
     ReconciliationItem,

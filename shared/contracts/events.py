@@ -16,6 +16,9 @@ OrderStatus = Literal["pending", "open", "partially_filled", "filled", "canceled
 TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
 Severity = Literal["info", "warning", "critical"]
 ReconciliationStatus = Literal["match", "mismatch", "unknown_mapping", "api_error"]
+# Kalshi's four; a Polymarket market that resolves to one token is "yes" (outcome index 0) or "no".
+SettlementResult = Literal["yes", "no", "scalar", "void"]
+ValuationSource = Literal["mark", "venue"]
 
 
 class Fill(Message):
@@ -53,6 +56,30 @@ class OrderUpdate(Message):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
+class SettlementRecorded(Message):
+    """A market the account held has settled, and what it paid: one event per venue, account and
+    market (`event_id` = deterministic_id(venue, "settlement", account, instrument_id))."""
+
+    venue: Venue
+    account: str
+    instrument_id: str = Field(description="Kalshi market ticker or Polymarket condition id")
+    yes_token_id: str | None = Field(default=None, description="Polymarket: the token of outcome index 0 (yes)")
+    no_token_id: str | None = Field(default=None, description="Polymarket: the token of outcome index 1 (no)")
+    result: SettlementResult
+    value: Price | None = Field(default=None, description="payout per YES contract/share in USD (1 or 0 on yes/no)")
+    yes_count: Quantity
+    no_count: Quantity
+    yes_cost: Money = Field(description="what the settled YES contracts/shares cost")
+    no_cost: Money
+    revenue: Money = Field(description="what the settlement paid the account")
+    fees: Money
+    settled_at: datetime = Field(
+        description="Kalshi: settled_time; Polymarket (which reports no resolution time): when the gateway "
+        "first saw the market resolved"
+    )
+    raw: dict[str, Any] = Field(default_factory=dict, description="venue payload, for debugging")
+
+
 class ExternalPosition(BaseModel):
     """One holding as the venue reports it, normalized across venues."""
 
@@ -72,6 +99,13 @@ class ExternalPosition(BaseModel):
     fees: Money | None = None
     title: str | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+    # Valuation, set by the gateway when it answers (the venue's snapshot fact leaves them unset).
+    mark_price: Price | None = Field(default=None, description="price of the held outcome the value uses")
+    mark_as_of: datetime | None = None
+    unrealized_pnl: Money | None = Field(default=None, description="market_value - cost_basis")
+    valuation_source: ValuationSource | None = Field(
+        default=None, description="mark: our latest mark; venue: the venue's own value (Polymarket currentValue)"
+    )
 
 
 class ExternalPositionsSnapshot(Message):

@@ -13,6 +13,7 @@ ORDER_UPDATES: Final = "evt.orders"  # .<venue>
 EXTERNAL_SNAPSHOTS: Final = "evt.external_snapshots"  # .<venue>
 BALANCES: Final = "evt.balances"  # .<venue>
 MARKS: Final = "evt.marks"  # .<venue>
+SETTLEMENTS: Final = "evt.settlements"  # .<venue>
 ALERTS: Final = "evt.alerts"
 RISK_STATE: Final = "evt.risk_state"
 RECONCILIATIONS: Final = "evt.reconciliations"
@@ -28,6 +29,10 @@ GATEWAY_FILLS_PAGE: Final = "rpc.gateway.fills_page"
 GATEWAY_ORDER_LOOKUP: Final = "rpc.gateway.order_lookup"
 GATEWAY_PLACE_ORDER: Final = "rpc.gateway.place_order"
 GATEWAY_CANCEL_ORDER: Final = "rpc.gateway.cancel_order"
+# How long a caller waits for the exchange-gateway's answer on rpc.gateway.*: the gateway checks
+# at start that its venue reads give up before this (VENUE_READ_DEADLINE_SECONDS), so a slow
+# venue reaches the caller as that venue's error, not as "gateway unavailable".
+GATEWAY_REPLY_TIMEOUT_SECONDS: Final = 30.0
 HEALTH: Final = "rpc.health"  # .<service>
 
 # JetStream streams: one for facts, one for dead letters (kept longer, never consumed by services).

@@ -52,7 +52,9 @@ def start_stack(nats_url: str, database_url: str, gateway_extra: dict[str, str])
     port = free_port()
     base = {"PATH": os.environ["PATH"], "NATS_URL": nats_url, "DATABASE_URL": database_url,
             "BUS_NAMESPACE": namespace, "LOG_LEVEL": "DEBUG"}
-    gateway = {**base, **gateway_extra, "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1",
+    # Fast polls so tests see fills and marks quickly; `gateway_extra` may set others (a benchmark
+    # runs the defaults).
+    gateway = {**base, "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1", **gateway_extra,
                "METRICS_PORT": str(free_port())}
     logs = {name: Path(tempfile.mkdtemp()) / f"{name}.log" for name in ("exchange-gateway", "api-gateway")}
     procs = {

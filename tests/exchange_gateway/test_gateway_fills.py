@@ -11,7 +11,7 @@ import pytest
 
 from services.exchange_gateway.adapters.fill_store import FillStore
 from services.exchange_gateway.adapters.venues import build_venue_clients
-from services.exchange_gateway.handlers.fill_poller import FillPoller
+from services.exchange_gateway.handlers.feed_poller import FeedPoller, fills_feed
 from services.venue_sim.testing import running_sim
 from shared.bus import Bus
 from shared.contracts import Fill, subjects
@@ -61,6 +61,10 @@ async def settle(recorder: Recorder, expected: int, timeout: float = 15.0) -> No
     await asyncio.sleep(0.5)  # anything extra (a duplicate) would arrive now
 
 
+def fill_poller(client, store: FillStore, bus: Bus, interval: float) -> FeedPoller:
+    return FeedPoller(client.venue, fills_feed(client), store, bus, interval)
+
+
 class CrashAfterPublish(FillStore):
     """Dies between publishing a page and recording it: the worst moment for a restart."""
 
@@ -78,17 +82,17 @@ class CrashAfterPublish(FillStore):
 
 async def test_kalshi_backfill_survives_a_restart_without_loss_or_duplicates(plumbing, tmp_path, monkeypatch):
     pool, bus, recorder = plumbing
-    monkeypatch.setattr("services.exchange_gateway.handlers.fill_poller.PAGE_LIMIT", 50)
+    monkeypatch.setattr("services.exchange_gateway.handlers.feed_poller.PAGE_LIMIT", 50)
     async with running_sim(scenario="demo") as sim:
         clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
         expected = {f.fill_id for f in sim.sim.kalshi.fills}
         assert len(expected) > 150  # several pages at limit 50
         try:
-            first = FillPoller(clients["kalshi"], CrashAfterPublish(pool, crash_on_call=3), bus, 0.1)
+            first = fill_poller(clients["kalshi"], CrashAfterPublish(pool, crash_on_call=3), bus, 0.1)
             with pytest.raises(RuntimeError, match="killed"):
                 await first.poll_once()
             # A new process: same database, fresh objects.
-            second = FillPoller(clients["kalshi"], FillStore(pool), bus, 0.1)
+            second = fill_poller(clients["kalshi"], FillStore(pool), bus, 0.1)
             await second.poll_once()
             await settle(recorder, len(expected))
         finally:
@@ -109,7 +113,7 @@ async def test_external_kalshi_trade_appears_within_one_poll_interval(plumbing, 
     pool, bus, recorder = plumbing
     async with running_sim(scenario="demo") as sim:
         clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
-        poller = FillPoller(clients["kalshi"], FillStore(pool), bus, interval_seconds=0.5)
+        poller = fill_poller(clients["kalshi"], FillStore(pool), bus, 0.5)
         try:
             await poller.poll_once()  # backfill
             await settle(recorder, len(sim.sim.kalshi.fills))
@@ -131,7 +135,7 @@ async def test_polymarket_trade_that_fails_is_published_with_each_status(plumbin
     pool, bus, recorder = plumbing
     async with running_sim(scenario="demo", manual_clock=True) as sim:
         clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("polymarket",)))
-        poller = FillPoller(clients["polymarket"], FillStore(pool), bus, interval_seconds=0.1)
+        poller = fill_poller(clients["polymarket"], FillStore(pool), bus, 0.1)
         try:
             exchange = sim.sim.polymarket
             clock = sim.sim.clock

@@ -17,6 +17,8 @@ from tests.exchange_gateway.stack import get_external, start_stack
 def secret_forms(creds) -> list[str]:
     raw = [
         creds.kalshi_private_key_pem.decode(),
+        creds.kalshi_key_id,
+        creds.polymarket_api_key,
         creds.polymarket_private_key,
         creds.polymarket_private_key.removeprefix("0x"),
         creds.polymarket_api_secret,
@@ -69,6 +71,10 @@ async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url,
                  for p in kalshi["positions"]}
         assert got_k == expected_k
         assert Decimal(kalshi["balance"]["cash"]) == sim.sim.kalshi.balance
+        # Rows carry the market's title (read once per ticker) and the venue's totals.
+        assert all(p["title"] == sim.sim.kalshi.markets[p["instrument_id"]].title for p in kalshi["positions"])
+        assert Decimal(kalshi["totals"]["cost_basis"]) == sum(Decimal(p["cost_basis"]) for p in kalshi["positions"])
+        assert Decimal(kalshi["totals"]["cash"]) == sim.sim.kalshi.balance
 
         poly = external["polymarket"]
         assert poly["complete"] is True

@@ -111,8 +111,8 @@ async def test_order_lookup_orders_settlements_and_marks(sim: RunningSim, kalshi
     assert {o.order_id for o in orders} == set(x.orders)
     assert [o.order_id for o in await kalshi.fetch_orders(status="resting")] == [resting.order_id]
 
-    settlements = await kalshi.fetch_settlements()
-    assert [(s.ticker, s.market_result, s.revenue) for s in settlements] == [
+    settlements = (await kalshi.fetch_settlements_page(None, None, 100)).settlements
+    assert [(s.instrument_id, s.result, s.revenue) for s in settlements] == [
         (s.ticker, s.result, s.revenue) for s in reversed(x.settlements)]
 
     ticker = "KXSB-27-KC"

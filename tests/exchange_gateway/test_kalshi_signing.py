@@ -104,3 +104,10 @@ def test_loaded_key_is_registered_for_redaction(tmp_path, signing_vectors: dict)
     body_line = pem.splitlines()[1]
     assert body_line not in redact_text(f"oops {pem}")
     assert body_line not in repr(signer)
+
+
+def test_key_id_is_a_registered_secret_and_not_in_the_signers_repr(signing_vectors: dict) -> None:
+    key_id = "kid-registered-by-the-signer"
+    signer = KalshiSigner.from_pem(key_id, _rsa(signing_vectors)["test_private_key_pem_pkcs8"])
+    assert key_id not in repr(signer)
+    assert key_id not in redact_text(f"KALSHI-ACCESS-KEY was {key_id}")

@@ -69,3 +69,11 @@ def test_undecodable_secret_is_a_clear_error_without_the_secret() -> None:
     with pytest.raises(PolymarketAuthError, match="polymarket") as err:
         l2_signature("not*base64!", 1, "GET", "/x", None)
     assert "not*base64!" not in str(err.value)
+
+
+def test_api_key_is_a_registered_secret_and_the_address_is_not() -> None:
+    creds = PolymarketCredentials("api-key-registered-xyz", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", "pass-phrase-xyz",
+                                  "0x" + "2" * 40)
+    assert "api-key-registered-xyz" not in repr(creds)
+    assert "api-key-registered-xyz" not in redact_text("key api-key-registered-xyz")
+    assert "0x" + "2" * 40 in redact_text(f"wallet {creds.address}")

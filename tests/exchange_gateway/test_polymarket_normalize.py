@@ -16,6 +16,8 @@ from services.exchange_gateway.domain.polymarket_normalize import (
     order_from_row,
     outcome_for,
     position_from_row,
+    resolved_winner,
+    settlement_from_resolution,
     taker_fee,
     trade_status,
 )
@@ -185,3 +187,67 @@ def test_api_keys_in_owner_fields_never_reach_raw() -> None:
     row = {"id": "0xo", "status": "LIVE", "owner": API_KEY, "asset_id": "1", "side": "BUY", "original_size": "5",
            "size_matched": "0", "price": "0.25", "outcome": "Yes", "created_at": 1700000000}
     assert API_KEY not in order_from_row(row, outcome_index_of=no_index).model_dump_json()
+
+
+# ---- settlements ---------------------------------------------------------------------------
+
+SEEN = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+
+
+def clob_market(winner: int | None, *, closed: bool = True) -> dict:
+    return {"condition_id": "0xc0", "closed": closed,
+            "tokens": [{"token_id": "111", "outcome": "Chiefs", "winner": winner == 0},
+                       {"token_id": "222", "outcome": "Eagles", "winner": winner == 1}]}
+
+
+def held(asset: str, size: str, avg: str, index: int, initial: str | None = None) -> dict:
+    row = {"asset": asset, "conditionId": "0xc0", "size": Decimal(size), "avgPrice": Decimal(avg),
+           "outcomeIndex": index, "redeemable": True}
+    if initial is not None:
+        row["initialValue"] = Decimal(initial)
+    return row
+
+
+def test_resolved_winner_only_once_closed_with_one_winner() -> None:
+    assert resolved_winner(clob_market(1)) == 1 and resolved_winner(clob_market(0)) == 0
+    assert resolved_winner(clob_market(1, closed=False)) is None  # winner shown before closing: not final
+    assert resolved_winner(clob_market(None)) is None  # closed, awaiting resolution
+    both = clob_market(0)
+    both["tokens"][1]["winner"] = True
+    with pytest.raises(PolymarketPayloadError, match=r"market\[0xc0\]: more than one token is marked winner"):
+        resolved_winner(both)
+
+
+def test_settlement_pays_one_per_winning_share_and_nothing_per_losing_one() -> None:
+    rows = [held("111", "400", "0.55", 0, initial="220"), held("222", "10", "0.4", 1)]
+    s = settlement_from_resolution(clob_market(1), rows, account=WALLET, observed_at=SEEN)
+    assert (s.venue, s.account, s.instrument_id, s.yes_token_id, s.no_token_id) == ("polymarket", WALLET, "0xc0", "111", "222")
+    assert (s.result, s.value, s.revenue, s.fees) == ("no", Decimal(0), Decimal(10), Decimal(0))
+    assert (s.yes_count, s.yes_cost, s.no_count, s.no_cost) == (Decimal(400), Decimal(220), Decimal(10), Decimal("4.0"))
+    assert s.settled_at == SEEN and s.event_id == deterministic_id("polymarket", "settlement", WALLET, "0xc0")
+    won = settlement_from_resolution(clob_market(0), rows[:1], account=WALLET, observed_at=SEEN)
+    assert (won.result, won.value, won.revenue, won.no_count) == ("yes", Decimal(1), Decimal(400), Decimal(0))
+    assert won.event_id == s.event_id  # one settlement per market, whatever was seen when
+
+
+@pytest.mark.parametrize(("market", "rows", "problem"), [
+    (clob_market(None), [held("111", "1", "0.5", 0)], "not resolved"),
+    (clob_market(0), [held("333", "1", "0.5", 0)], "token is not one of"),
+    (clob_market(0), [held("222", "1", "0.5", 0)], "outcomeIndex 0 contradicts the market's token order"),
+    ({**clob_market(0), "tokens": [{"token_id": "111", "winner": True}]}, [], "tokens must be a list of two"),
+    (clob_market(0), [{**held("111", "1", "0.5", 0), "size": "lots"}], "size"),
+])
+def test_settlement_refuses_what_it_cannot_read(market: dict, rows: list, problem: str) -> None:
+    with pytest.raises(PolymarketPayloadError, match=problem):
+        settlement_from_resolution(market, rows, account=WALLET, observed_at=SEEN)
+
+
+@settings(max_examples=200, deadline=None)
+@given(yes=st.decimals(min_value=0, max_value=10**6, places=6), no=st.decimals(min_value=0, max_value=10**6, places=6),
+       avg=st.decimals(min_value=Decimal("0.001"), max_value=Decimal("0.999"), places=3), winner=st.sampled_from([0, 1]))
+def test_settlement_revenue_is_the_winning_shares(yes: Decimal, no: Decimal, avg: Decimal, winner: int) -> None:
+    rows = [held("111", str(yes), str(avg), 0), held("222", str(no), str(avg), 1)]
+    s = settlement_from_resolution(clob_market(winner), rows, account=WALLET, observed_at=SEEN)
+    assert s.revenue == (yes if winner == 0 else no)
+    assert s.revenue + (no if winner == 0 else yes) == s.yes_count + s.no_count  # every share is either paid or not
+    assert s.yes_cost == yes * avg and s.no_cost == no * avg

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,10 +12,12 @@ from hypothesis import strategies as st
 from services.exchange_gateway.domain.rate_budget import (
     KALSHI_TIERS,
     POLYMARKET_LIMITS,
+    MAX_RETRY_AFTER_S,
     RateBudget,
     SlidingWindow,
     TokenBucket,
     kalshi_budget,
+    retry_after_seconds,
     sliding_budget,
 )
 
@@ -127,3 +132,41 @@ def test_polymarket_windows_and_errors() -> None:
         sliding_budget({"x": 1}, {"c": ["y"]})
     with pytest.raises(ValueError, match="unknown Kalshi tier"):
         kalshi_budget("gold")
+
+
+def test_a_hold_stops_every_class_sharing_a_limiter_and_never_shrinks() -> None:
+    clock = FakeClock()
+    budget = sliding_budget({"overall": 50, "a": 50, "b": 50, "c": 50},
+                            {"a": ["overall", "a"], "b": ["overall", "b"], "c": ["c"]}, clock=clock)
+    assert budget.hold("a", 5.0) == 5.0
+    assert budget.hold("b", 2.0) == 5.0  # a shorter hold on a shared window keeps the longer one
+    assert (budget.peek("a"), budget.peek("b"), budget.peek("c")) == (5.0, 5.0, 0.0)
+    assert budget.reserve("b") == 5.0 and budget.reserve("c") == 0.0
+    clock.now = 3.0
+    assert budget.held_for("a") == 2.0 and budget.held_for("c") == 0.0
+    clock.now = 5.0
+    assert budget.reserve("a") == 0.0 and budget.held_for("b") == 0.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(hold=st.floats(0, 20), gaps=gaps)
+def test_no_grant_falls_inside_a_hold_and_limits_still_hold(hold: float, gaps: list[float]) -> None:
+    clock = FakeClock()
+    budget = kalshi_budget("basic", clock=clock)
+    budget.hold("read", hold)
+    grants = _grant_times(budget, clock, gaps, "read")
+    assert all(g >= hold - EPS for g in grants)
+    assert _max_in_window(grants, 1.0) <= 20 * 0.9 * 1.5 + 1
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds("7", now) == 7.0
+    assert retry_after_seconds(" 1.5 ", now) == 1.5
+    assert retry_after_seconds(format_datetime(now + timedelta(seconds=42), usegmt=True), now) == 42.0
+    assert retry_after_seconds("Sun, 29 Nov 2026 12:00:09 -0000", now) == 9.0
+    assert retry_after_seconds(format_datetime(now - timedelta(seconds=5), usegmt=True), now) == 0.0
+    assert retry_after_seconds("-3", now) == 0.0
+    assert retry_after_seconds("99999999", now) == MAX_RETRY_AFTER_S
+    for unreadable in (None, "", "soon", "nan", "Sun, 99 Foo"):
+        assert retry_after_seconds(unreadable, now) is None

@@ -63,21 +63,22 @@ async def test_config_is_valid_for_nats_server() -> None:
     assert res.returncode == 0, res.stderr
 
 
-async def test_only_gateway_publishes_fills(server: int) -> None:
+@pytest.mark.parametrize("subject", ["trueup.evt.fills.kalshi", "trueup.evt.settlements.kalshi"])
+async def test_only_gateway_publishes_venue_facts(server: int, subject: str) -> None:
     watcher = await _connect(server, "ledger")
     got: list[bytes] = []
 
     async def collect(msg) -> None:
         got.append(msg.data)
 
-    sub = await watcher.subscribe("trueup.evt.fills.>", cb=collect)
+    sub = await watcher.subscribe(subject.rsplit(".", 1)[0] + ".>", cb=collect)
     await watcher.flush()
     gateway = await _connect(server, "exchange-gateway")
     errors: list[Exception] = []
     intruder = await _connect(server, "executor", errors)
     try:
-        await intruder.publish("trueup.evt.fills.kalshi", b"forged")
-        await gateway.publish("trueup.evt.fills.kalshi", b"real")
+        await intruder.publish(subject, b"forged")
+        await gateway.publish(subject, b"real")
         await gateway.flush()
         await intruder.flush()
         await asyncio.sleep(0.2)

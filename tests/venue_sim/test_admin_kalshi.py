@@ -151,3 +151,52 @@ async def test_clock_advance_needs_a_manual_clock(admin) -> None:
         resp = await http.post("/clock/advance", json={"ms": 1500})
         assert resp.status_code == 200 and resp.json()["now_ms"] == start + 1500
         assert (await http.post("/clock/advance", json={"ms": -1})).status_code == 400
+
+
+async def _all_fills(kalshi, **params) -> list[dict]:
+    rows, cursor = [], None
+    while True:
+        paging = {"cursor": cursor} if cursor else {}
+        page = (await kalshi.get("/portfolio/fills", limit=50, **params, **paging)).json()
+        rows += page["fills"]
+        cursor = page["cursor"]
+        if not cursor:
+            return rows
+
+
+async def test_malformed_fill_rows_are_listed_verbatim_by_time_and_move_no_money(kalshi, admin, demo_sim) -> None:
+    x = demo_sim.sim.kalshi
+    before_fills = await _all_fills(kalshi)
+    before_balance = (await kalshi.get("/portfolio/balance")).json()
+    before_positions = (await kalshi.get("/portfolio/positions")).json()
+
+    default = await admin.post("/kalshi/fills/malformed", json={})
+    assert default.status_code == 201
+    fill_id = default.json()["fill_id"]
+    newest = (await kalshi.get("/portfolio/fills", limit=1)).json()["fills"][0]
+    assert newest["fill_id"] == newest["trade_id"] == fill_id
+    assert newest["count_fp"] == "not-a-number"
+    assert newest["ticker"] in x.markets and (newest["outcome_side"], newest["book_side"]) == ("yes", "bid")
+    assert newest["exchange_index"] == 0 and D(newest["yes_price_dollars"]) + D(newest["no_price_dollars"]) == 1
+    assert abs(newest["ts"] * 1000 - x.clock.now_ms()) < 5000
+
+    # A given row is kept as given; a past `ts` places it among the real fills by time.
+    middle = before_fills[len(before_fills) // 2]
+    row = {"fill_id": "weird-1", "ticker": middle["ticker"], "ts": middle["ts"], "count_fp": 12.5, "extra": [1, None]}
+    given = await admin.post("/kalshi/fills/malformed", json={"row": row})
+    assert given.status_code == 201 and given.json() == {"fill_id": "weird-1"}
+    everything = await _all_fills(kalshi)
+    assert len(everything) == len(before_fills) + 2 and len({f.get("fill_id") for f in everything}) == len(everything)
+    injected = next(f for f in everything if f.get("fill_id") == "weird-1")
+    assert injected == {**row, "created_time": injected["created_time"]}  # created_time filled in, rest verbatim
+    times = [f["ts"] for f in everything]
+    assert times == sorted(times, reverse=True)  # newest first, the garbage in its place
+    since = await _all_fills(kalshi, min_ts=middle["ts"])
+    assert "weird-1" in {f.get("fill_id") for f in since}
+    assert "weird-1" not in {f.get("fill_id") for f in await _all_fills(kalshi, min_ts=middle["ts"] + 1)}
+
+    assert (await kalshi.get("/portfolio/balance")).json()["balance_dollars"] == before_balance["balance_dollars"]
+    assert (await kalshi.get("/portfolio/positions")).json() == before_positions
+    assert (await admin.post("/kalshi/fills/malformed", json={"row": [1, 2]})).status_code == 400
+    await admin.post("/scenario", json={"name": "demo", "seed": 7})
+    assert len(await _all_fills(kalshi)) == len(before_fills)  # a reset drops them

@@ -102,3 +102,31 @@ def test_pagination_returns_each_item_once(keys, limit) -> None:
             break
         request = parse_page_request(page.cursor, str(limit))
     assert seen == items
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(sides, st.integers(1, 99), st.integers(1, 50)), max_size=12),
+    st.lists(st.tuples(st.sampled_from(["ours", "theirs"]), st.sampled_from(["bid", "ask"]), st.integers(1, 60),
+                       st.integers(1, 99)), max_size=10),
+)
+def test_tape_volume_and_open_interest_follow_every_match(book, flow) -> None:
+    """Every match is on the tape once; volume is the tape's sum; open interest never falls below
+    what the account holds, and only the account's own closing trades keep it from growing."""
+    x = _exchange(book)
+    for n, (who, side, count, cents) in enumerate(flow):
+        price = Decimal(cents) / 100
+        if who == "ours":
+            try:
+                x.place_order(ticker="T", client_order_id=f"c{n}", side=side, count=Decimal(count), price=price,
+                              time_in_force="good_till_canceled")
+            except KalshiError:
+                continue
+        else:
+            x.market_trade("T", side, Decimal(count), price)
+    market, tape = x.markets["T"], [t for t in x.trades if t.ticker == "T"]
+    assert market.volume == sum((t.count for t in tape), Decimal(0))
+    assert len({t.trade_id for t in tape}) == len(tape)
+    assert sum((f.count for f in x.fills), Decimal(0)) <= market.volume
+    held = x.positions["T"].held if "T" in x.positions else Decimal(0)
+    assert held <= market.open_interest <= market.volume

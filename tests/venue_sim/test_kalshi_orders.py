@@ -205,3 +205,46 @@ async def test_a_market_with_only_a_resting_order_is_listed_in_positions(kalshi,
     rows = (await kalshi.get("/portfolio/positions", count_filter="resting_order_count", ticker=T)).json()
     assert [(r["position_fp"], r["resting_orders_count"]) for r in rows["market_positions"]] == [("0.00", 1)]
     assert (await kalshi.get("/portfolio/positions", count_filter="position", ticker=T)).json()["market_positions"] == []
+
+
+async def test_direction_bid_is_yes_and_ask_is_no_on_orders_fills_and_the_tape(kalshi, admin, book) -> None:
+    """Kalshi: outcome_side carries the same bit as book_side. Our bid takes the 0.55 YES ask, our
+    ask hits the 0.50 YES bid, then another participant's ask hits our resting bid (we are maker)."""
+    async def place(body: dict) -> dict:
+        return (await kalshi.post("/portfolio/events/orders", body)).json()
+
+    bid = await place(_order("d-bid", "bid", "2", "0.55", "immediate_or_cancel"))
+    ask = await place(_order("d-ask", "ask", "3", "0.50", "immediate_or_cancel"))
+    rest = await place(_order("d-rest", "bid", "4", "0.52"))
+    hit = await admin.post(f"/kalshi/markets/{T}/trade", json={"side": "ask", "count": "4", "price": "0.52"})
+    assert hit.status_code == 200 and len(hit.json()["our_fills"]) == 1
+
+    want = {bid["order_id"]: ("bid", "yes", "buy"), ask["order_id"]: ("ask", "no", "sell"),
+            rest["order_id"]: ("bid", "yes", "buy")}
+    for order_id, (book_side, outcome, action) in want.items():
+        order = (await kalshi.get(f"/portfolio/orders/{order_id}")).json()["order"]
+        assert (order["book_side"], order["outcome_side"]) == (book_side, outcome)
+        assert (order["side"], order["action"]) == ("yes", action)  # legacy pair, still agreeing
+    fills = (await kalshi.get("/portfolio/fills", ticker=T)).json()["fills"]
+    assert [(f["book_side"], f["outcome_side"], f["action"], f["is_taker"]) for f in fills] == [
+        ("bid", "yes", "buy", False), ("ask", "no", "sell", True), ("bid", "yes", "buy", True)]
+
+    tape = (await kalshi.http.get("/trade-api/v2/markets/trades", params={"ticker": T})).json()
+    assert tape["cursor"] == ""
+    # The taker of each match: the outside seller, our ask, our bid (newest first).
+    assert [(t["taker_book_side"], t["taker_outcome_side"], t["count_fp"], t["yes_price_dollars"])
+            for t in tape["trades"]] == [("ask", "no", "4.00", "0.5200"), ("ask", "no", "3.00", "0.5000"),
+                                         ("bid", "yes", "2.00", "0.5500")]
+    market = (await kalshi.http.get(f"/trade-api/v2/markets/{T}")).json()["market"]
+    assert D(market["volume_fp"]) == D(market["volume_24h_fp"]) == 9
+    # Bought 2 YES, sold 3 YES (closing 2, opening 1 NO), bought 4 YES (closing that 1 NO): 9 traded,
+    # 3 of them closed the account's own contracts.
+    assert D(market["open_interest_fp"]) == 6
+
+
+async def test_every_demo_fill_and_order_states_its_direction_on_both_fields(kalshi) -> None:
+    fills = (await kalshi.get("/portfolio/fills", limit=1000)).json()["fills"]
+    orders = (await kalshi.get("/portfolio/orders", limit=1000)).json()["orders"]
+    for row in [*fills, *orders]:
+        assert row["outcome_side"] == {"bid": "yes", "ask": "no"}[row["book_side"]]
+    assert {f["book_side"] for f in fills} == {"bid", "ask"}

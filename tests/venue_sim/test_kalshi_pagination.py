@@ -98,6 +98,9 @@ async def test_fill_filters_and_orders_paging(kalshi, demo_sim) -> None:
     ticker = "KXPRESPERSON-28-JVAN"
     fills, _ = await _all_pages(kalshi, "/portfolio/fills", "fills", ticker=ticker, limit=10)
     assert {f["fill_id"] for f in fills} == {f.fill_id for f in x.fills if f.ticker == ticker}
+    pair = (ticker, "KXSB-27-KC")  # a comma-separated list, as Kalshi accepts
+    both, _ = await _all_pages(kalshi, "/portfolio/fills", "fills", ticker=",".join(pair), limit=50)
+    assert {f["fill_id"] for f in both} == {f.fill_id for f in x.fills if f.ticker in pair}
     mid = sorted(f.ts_ms // 1000 for f in x.fills)[len(x.fills) // 2]
     windowed, _ = await _all_pages(kalshi, "/portfolio/fills", "fills", min_ts=mid, limit=50)
     assert {f["fill_id"] for f in windowed} == {f.fill_id for f in x.fills if f.ts_ms // 1000 >= mid}

@@ -2,10 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from shared.contracts import VENUES, BalancesReply, PositionsReply
+from shared.contracts import VENUES, BalancesReply, ExternalPosition, PositionsReply
+from shared.money import ZERO
+
+
+@dataclass(frozen=True)
+class VenueTotals:
+    """Sums over one venue's holdings, exact. `unvalued` holdings (no market value known) are
+    left out of the market value and unrealized PnL sums and counted, so a partial total is
+    never read as a full one."""
+
+    cost_basis: Decimal
+    market_value: Decimal
+    unrealized_pnl: Decimal
+    unvalued: int
+    cash: Decimal | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cost_basis": str(self.cost_basis),
+            "market_value": str(self.market_value),
+            "unrealized_pnl": str(self.unrealized_pnl),
+            "unvalued": self.unvalued,
+            "cash": str(self.cash) if self.cash is not None else None,
+        }
+
+
+def venue_totals(positions: Iterable[ExternalPosition], cash: Decimal | None) -> VenueTotals:
+    held = list(positions)
+    return VenueTotals(
+        cost_basis=sum((p.cost_basis for p in held if p.cost_basis is not None), ZERO),
+        market_value=sum((p.market_value for p in held if p.market_value is not None), ZERO),
+        unrealized_pnl=sum((p.unrealized_pnl for p in held if p.unrealized_pnl is not None), ZERO),
+        unvalued=sum(1 for p in held if p.market_value is None),
+        cash=cash,
+    )
 
 
 def external_view(positions: PositionsReply, balances: BalancesReply, now: datetime) -> dict[str, Any]:
@@ -30,6 +67,7 @@ def external_view(positions: PositionsReply, balances: BalancesReply, now: datet
             "age_seconds": str(round((now - snapshot.snapshot_time).total_seconds(), 1)),
             "positions": [p.model_dump(mode="json") for p in snapshot.positions],
             "balance": balance.model_dump(mode="json", include={"cash", "portfolio_value", "as_of"}) if balance else None,
+            "totals": venue_totals(snapshot.positions, balance.cash if balance else None).as_json(),
         }
     for error in balances.errors:
         if error.venue and error.venue not in errors:

@@ -14,7 +14,7 @@ from shared.bus import Bus, BusError
 from shared.contracts import BalancesReply, BalancesRequest, PositionsReply, PositionsRequest, subjects, utcnow
 
 # Paging every venue can take a while on a big account; the UI shows a spinner meanwhile.
-GATEWAY_TIMEOUT_SECONDS = 30.0
+GATEWAY_TIMEOUT_SECONDS = subjects.GATEWAY_REPLY_TIMEOUT_SECONDS
 
 
 class PositionsController(Controller):

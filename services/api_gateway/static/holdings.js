@@ -1,18 +1,83 @@
 // Actual holdings per venue, from GET /api/positions/external. Numbers arrive as decimal strings
-// and are shown as received: the browser never does arithmetic on money.
+// and are only formatted here (format.js): the browser never does arithmetic on money.
+
+import { formatContracts, formatPrice, formatUsd, idWithCopy, shortId, signClass } from "/static/format.js";
 
 const VENUES = { kalshi: "Kalshi", polymarket: "Polymarket" };
-const COLUMNS = ["instrument_id", "title", "outcome", "quantity", "avg_price", "cost_basis", "market_value", "realized_pnl"];
-const NUMERIC = new Set(["quantity", "avg_price", "cost_basis", "market_value", "realized_pnl"]);
 
-function cell(text, numeric) {
+function cell(content, className = "") {
   const td = document.createElement("td");
-  td.textContent = text ?? "—";
-  if (numeric) td.className = "num";
+  // textContent, never innerHTML: venue text (titles!) is not trusted markup.
+  if (content instanceof Node) td.append(content);
+  else td.textContent = content ?? "—";
+  if (className) td.className = className;
   return td;
 }
 
-function renderVenue(article, venueView, error) {
+function money(text, { signed = false } = {}) {
+  return cell(formatUsd(text), `num ${signed ? signClass(text) : ""}`.trim());
+}
+
+function marketCell(position) {
+  const box = document.createElement("div");
+  const title = document.createElement("div");
+  title.className = "market-title";
+  title.textContent = position.title || "(untitled market)";
+  box.append(title, idWithCopy(position.instrument_id));
+  return cell(box, "market");
+}
+
+function markCell(venue, position) {
+  if (position.valuation_source === "mark") {
+    const td = cell(formatPrice(venue, position.mark_price), "num");
+    td.title = `mid of the book at ${new Date(position.mark_as_of).toLocaleTimeString()}`;
+    return td;
+  }
+  if (position.valuation_source === "venue") {
+    const td = cell("venue", "num muted");
+    td.title = "no two-sided book: valued at the venue's own current value";
+    return td;
+  }
+  const td = cell("—", "num muted");
+  td.title = "no mark yet";
+  return td;
+}
+
+function positionRow(venue, position) {
+  const row = document.createElement("tr");
+  row.dataset.instrument = position.instrument_id;
+  const outcome = cell(position.outcome, `outcome outcome-${position.outcome}`);
+  row.append(
+    marketCell(position),
+    outcome,
+    cell(formatContracts(position.quantity), "num"),
+    cell(formatPrice(venue, position.avg_price), "num"),
+    markCell(venue, position),
+    money(position.cost_basis),
+    money(position.market_value),
+    money(position.unrealized_pnl, { signed: true }),
+    money(position.realized_pnl, { signed: true }),
+  );
+  return row;
+}
+
+function renderTotals(article, totals) {
+  const field = (name) => article.querySelector(`[data-total="${name}"]`);
+  for (const name of ["cash", "cost_basis", "market_value", "unrealized_pnl"]) {
+    field(name).textContent = totals ? formatUsd(totals[name]) : "—";
+  }
+  field("unrealized_pnl").className = totals ? signClass(totals.unrealized_pnl) : "";
+  const note = article.querySelector('[data-role="unvalued"]');
+  note.hidden = !totals?.unvalued;
+  note.textContent = totals?.unvalued ? `${totals.unvalued} holding(s) without a mark are not in the totals` : "";
+  const foot = article.querySelector("tfoot tr");
+  foot.replaceChildren(
+    cell("Total", "total-label"), cell(""), cell(""), cell(""), cell(""),
+    money(totals?.cost_basis), money(totals?.market_value), money(totals?.unrealized_pnl, { signed: true }), cell(""),
+  );
+}
+
+function renderVenue(article, venue, venueView, error) {
   const field = (role) => article.querySelector(`[data-role="${role}"]`);
   const errorBox = field("error");
   errorBox.hidden = !error;
@@ -22,20 +87,17 @@ function renderVenue(article, venueView, error) {
     field("status").textContent = "unavailable";
     field("status").dataset.status = "error";
     tbody.replaceChildren();
+    renderTotals(article, null);
     return;
   }
   field("status").textContent = venueView.complete ? venueView.status : `${venueView.status} (incomplete)`;
   field("status").dataset.status = venueView.complete ? "ok" : venueView.status === "ok" ? "degraded" : venueView.status;
-  field("account").textContent = venueView.account || "—";
-  field("cash").textContent = venueView.balance ? `$${venueView.balance.cash}` : "—";
+  const account = field("account");
+  account.textContent = shortId(venueView.account) || "—";
+  account.title = venueView.account || "";
   field("age").textContent = `${venueView.age_seconds}s old`;
-  tbody.replaceChildren(
-    ...venueView.positions.map((position) => {
-      const row = document.createElement("tr");
-      row.append(...COLUMNS.map((name) => cell(position[name], NUMERIC.has(name))));
-      return row;
-    }),
-  );
+  tbody.replaceChildren(...venueView.positions.map((position) => positionRow(venue, position)));
+  renderTotals(article, venueView.totals);
 }
 
 function venueArticles() {
@@ -46,6 +108,7 @@ function venueArticles() {
       const article = template.content.firstElementChild.cloneNode(true);
       article.dataset.venue = venue;
       article.querySelector('[data-role="name"]').textContent = name;
+      article.querySelector('[data-role="price-unit"]').textContent = venue === "kalshi" ? "¢" : "0–1";
       container.append(article);
     }
   }
@@ -66,7 +129,7 @@ export async function loadHoldings(refresh = false) {
   const external = body.external;
   for (const article of venueArticles()) {
     const venue = article.dataset.venue;
-    renderVenue(article, external[venue], external.errors?.[venue]);
+    renderVenue(article, venue, external[venue], external.errors?.[venue]);
   }
   status.textContent = `as of ${new Date(external.snapshot_time).toLocaleTimeString()}`;
 }

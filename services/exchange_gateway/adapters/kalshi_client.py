@@ -14,14 +14,16 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
 from services.exchange_gateway.adapters.http import RetryPolicy, VenueHttp, shared_budget
 from services.exchange_gateway.adapters.kalshi_signing import KalshiSigner
-from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult, VenueError
+from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult, SettlementsPage, VenueError
 from services.exchange_gateway.domain import kalshi_normalize as normalize
-from services.exchange_gateway.domain.kalshi_normalize import KalshiPayloadError, KalshiSettlement
+from services.exchange_gateway.domain.kalshi_normalize import KalshiPayloadError
+from services.exchange_gateway.domain.quarantine import split_rows
 from services.exchange_gateway.domain.rate_budget import RateBudget, kalshi_budget
-from shared.contracts import BalanceSnapshot, Mark, OrderUpdate, utcnow
+from shared.contracts import BalanceSnapshot, ExternalPosition, Mark, OrderUpdate, utcnow
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -29,6 +31,8 @@ log = get_logger(__name__)
 MAX_PAGE_LIMIT = 1000
 # A venue that keeps handing out cursors would otherwise page forever.
 MAX_PAGES = 10_000
+# What reading one row can raise: a field the venue sent wrong, or a value our contract refuses.
+ROW_ERRORS = (KalshiPayloadError, ValidationError)
 
 
 class KalshiClient:
@@ -56,6 +60,8 @@ class KalshiClient:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", timeout=timeout_s, transport=transport)
         budget = budget or shared_budget("kalshi", signer.key_id, lambda: kalshi_budget(tier))
         self.http = VenueHttp("kalshi", self._client, budget, auth=signer, retry=retry)
+        # ticker -> market title: positions carry none, and a market's title never changes.
+        self._titles: dict[str, str] = {}
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -100,8 +106,27 @@ class KalshiClient:
                 read.extend(normalize.position(row, self.account) for row in rows)
         except (VenueError, KalshiPayloadError) as exc:
             log.warning("kalshi_positions_incomplete", read=len(read), error=str(exc))
-            return PositionsResult(tuple(read), complete=False, error=_venue_message(exc))
-        return PositionsResult(tuple(read), complete=True)
+            return PositionsResult(await self._titled(read), complete=False, error=_venue_message(exc))
+        return PositionsResult(await self._titled(read), complete=True)
+
+    async def _titled(self, positions: list[ExternalPosition]) -> tuple[ExternalPosition, ...]:
+        """Each holding with its market's title, read once per ticker (`GET /markets/{ticker}`).
+        A title that cannot be read leaves the holding untitled, never the list incomplete."""
+        titled = []
+        for position in positions:
+            ticker = position.instrument_id
+            if not position.title and ticker not in self._titles:
+                try:
+                    self._remember_title(ticker, await self.market(ticker))
+                except VenueError as exc:
+                    log.warning("kalshi_title_failed", ticker=ticker, error=str(exc))
+            title = position.title or self._titles.get(ticker)
+            titled.append(position.model_copy(update={"title": title}) if title else position)
+        return tuple(titled)
+
+    def _remember_title(self, ticker: str, market: dict[str, Any]) -> None:
+        if isinstance(market.get("title"), str) and market["title"]:
+            self._titles[ticker] = market["title"]
 
     async def fetch_fills_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> FillsPage:
         params = {
@@ -111,8 +136,11 @@ class KalshiClient:
         }
         body = await self._get("portfolio/fills", params)
         rows = self._rows(body, "fills", "portfolio/fills")
-        fills = self._normalized(lambda: tuple(normalize.fill(row, self.account) for row in rows))
-        return FillsPage(fills, _next_cursor(body, "portfolio/fills"), raw_count=len(rows))
+        # A row that cannot be read is handed back as rejected, so the rest of the page still flows.
+        fills, rejected = split_rows(rows, lambda row: normalize.fill(row, self.account),
+                                     id_fields=("fill_id", "trade_id"), errors=ROW_ERRORS)
+        return FillsPage(tuple(fills), _next_cursor(body, "portfolio/fills"), raw_count=len(rows),
+                         rejected=tuple(rejected))
 
     async def lookup_order(self, *, order_id: str | None = None, client_order_id: str | None = None) -> OrderUpdate | None:
         if order_id:
@@ -139,6 +167,7 @@ class KalshiClient:
             try:
                 book = await self.orderbook(ticker)
                 market = await self.market(ticker)
+                self._remember_title(ticker, market)
                 marks.append(self._normalized(lambda: normalize.mark(ticker, book, market, self._clock())))
             except VenueError as exc:
                 log.warning("kalshi_mark_failed", ticker=ticker, error=str(exc))
@@ -152,12 +181,18 @@ class KalshiClient:
             orders.extend(self._normalized(lambda: [normalize.order(row) for row in rows]))
         return orders
 
-    async def fetch_settlements(self, *, ticker: str | None = None, min_ts: datetime | None = None) -> list[KalshiSettlement]:
-        params = {"ticker": ticker, "min_ts": int(min_ts.timestamp()) if min_ts else None}
-        settlements: list[KalshiSettlement] = []
-        async for rows in self._pages("portfolio/settlements", "settlements", params):
-            settlements.extend(self._normalized(lambda: [normalize.settlement(row) for row in rows]))
-        return settlements
+    async def fetch_settlements_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> SettlementsPage:
+        """One `/portfolio/settlements` page (newest first): one row per settled market we held."""
+        params = {
+            "cursor": cursor or None,
+            "limit": max(1, min(limit, MAX_PAGE_LIMIT)),
+            "min_ts": int(min_ts.timestamp()) if min_ts is not None else None,
+        }
+        body = await self._get("portfolio/settlements", params)
+        rows = self._rows(body, "settlements", "portfolio/settlements")
+        settlements, rejected = split_rows(rows, lambda row: normalize.settlement(row, self.account),
+                                           id_fields=("ticker",), errors=ROW_ERRORS)
+        return SettlementsPage(tuple(settlements), _next_cursor(body, "portfolio/settlements"), tuple(rejected))
 
     async def market(self, ticker: str) -> dict[str, Any]:
         body = await self._get(f"markets/{quote(ticker, safe='')}")

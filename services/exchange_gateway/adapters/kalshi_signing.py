@@ -3,7 +3,7 @@
 Signed text = timestamp_ms + METHOD + URL path with `/trade-api/v2` and without the query. The
 path is always derived from the full request URL, and a path without the `/trade-api/` prefix is
 refused: signing the prefix-less path is the classic bug (the venue answers 401 for every call).
-The key material is registered with the log redactor the moment it is read.
+The key material and the key id are registered with the log redactor the moment they are read.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ class KalshiSigner:
     def __init__(self, key_id: str, private_key: PrivateKey) -> None:
         if not key_id:
             raise KalshiKeyError("no Kalshi API key id: set KALSHI_API_KEY_ID")
+        # It travels in every request's KALSHI-ACCESS-KEY header: a credential, kept out of logs.
+        register_secret(key_id)
         self.key_id = key_id
         self._key = private_key
 
@@ -88,7 +90,7 @@ class KalshiSigner:
         return cls(key_id, load_private_key(path=path))
 
     def __repr__(self) -> str:
-        return f"KalshiSigner(key_id={self.key_id!r}, key={type(self._key).__name__})"
+        return f"KalshiSigner(key={type(self._key).__name__})"
 
     def sign(self, timestamp_ms: int | str, method: str, url: str) -> dict[str, str]:
         """The three auth headers for `method url` at `timestamp_ms`."""

@@ -24,15 +24,17 @@ class PolymarketAuthError(ValueError):
 
 @dataclass(frozen=True)
 class PolymarketCredentials:
-    """L2 API credentials. `address` is the signer wallet that owns the API key (POLY_ADDRESS)."""
+    """L2 API credentials. `address` is the signer wallet that owns the API key (POLY_ADDRESS);
+    it is public on-chain, the other three are secrets."""
 
-    api_key: str
+    api_key: str = field(repr=False)
     api_secret: str = field(repr=False)
     api_passphrase: str = field(repr=False)
     address: str
 
     def __post_init__(self) -> None:
         # Scrubbed from every log line from now on, with their base64 forms.
+        register_secret(self.api_key)
         register_secret(self.api_secret)
         register_secret(self.api_passphrase)
 

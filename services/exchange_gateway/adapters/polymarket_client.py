@@ -22,9 +22,10 @@ import httpx
 
 from services.exchange_gateway.adapters.http import RetryPolicy, VenueHttp, shared_budget
 from services.exchange_gateway.adapters.polymarket_auth import PolymarketCredentials, l2_headers
-from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult, VenueError
+from services.exchange_gateway.adapters.venue import FillsPage, PositionsResult, SettlementsPage, VenueError
 from services.exchange_gateway.domain import polymarket_normalize as normalize
 from services.exchange_gateway.domain.polymarket_normalize import PolymarketPayloadError
+from services.exchange_gateway.domain.quarantine import RejectedRow, split_rows
 from services.exchange_gateway.domain.rate_budget import POLYMARKET_LIMITS, RateBudget, Ratio, Seconds, sliding_budget
 from shared.contracts import BalanceSnapshot, Fill, Mark, OrderUpdate, utcnow
 from shared.logs import get_logger
@@ -103,6 +104,8 @@ class PolymarketClient:
         self.data = VenueHttp(VENUE, self._data_client, budget, retry=retry)
         # token id -> outcome index (0 = yes, 1 = no); market structure never changes.
         self._outcome_index: dict[str, int] = {}
+        # condition id -> its CLOB market once resolved; a resolution never changes.
+        self._resolved: dict[str, dict[str, Any]] = {}
 
     def _sign(self, request: httpx.Request) -> dict[str, str]:
         """L2 headers over the exact path (no query) and body bytes being sent, fresh timestamp."""
@@ -154,12 +157,63 @@ class PolymarketClient:
         body = await self.clob.get("/data/trades", params=params, cls="clob:/data/trades")
         rows, next_cursor = self._cursor_page(body, "/data/trades")
         await self._learn_outcomes(_trade_assets(rows, self.account, self.credentials.api_key))
-        fills: list[Fill] = []
-        for row in rows:
-            fills.extend(self._normalized(lambda: normalize.fills_from_trade(
-                row, wallet=self.account, api_key=self.credentials.api_key,
-                outcome_index_of=self._outcome_index.get, account=self.account)))
-        return FillsPage(tuple(fills), next_cursor, raw_count=len(rows), extra={"cursor": params["next_cursor"]})
+        # A row that cannot be read is handed back as rejected (API keys stripped), so the rest flows.
+        legs, rejected = split_rows(rows, lambda row: normalize.fills_from_trade(
+            row, wallet=self.account, api_key=self.credentials.api_key,
+            outcome_index_of=self._outcome_index.get, account=self.account),
+            id_fields=("id",), errors=(PolymarketPayloadError,), public=normalize.public_raw)
+        fills = tuple(fill for leg in legs for fill in leg)
+        return FillsPage(fills, next_cursor, raw_count=len(rows), extra={"cursor": params["next_cursor"]},
+                         rejected=tuple(rejected))
+
+    async def fetch_settlements_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> SettlementsPage:
+        """Every market we hold that has resolved, as one page (the venue has no settlements list).
+
+        The Data API flags resolved holdings `redeemable`; the CLOB market confirms it (closed, one
+        winner token). Each page is the whole current set, so `cursor`, `min_ts` and `limit` do not
+        apply; the poller publishes only markets it has not published before."""
+        rows, error = await self._read_offset_pages(
+            "/positions", "data:/positions", {"sizeThreshold": "0", "redeemable": "true"}, self.positions_page_size,
+            lambda row: row, key=lambda row: str(row.get("asset")) if isinstance(row, dict) else repr(row),
+        )
+        if error is not None:
+            raise VenueError(VENUE, error.removeprefix(f"{VENUE}: "))
+        by_market: dict[str, list[dict[str, Any]]] = {}
+        rejected: list[RejectedRow] = []
+        for key, row in rows.items():
+            if isinstance(row, dict) and isinstance(row.get("conditionId"), str) and row["conditionId"]:
+                by_market.setdefault(row["conditionId"], []).append(row)
+            else:
+                rejected.append(RejectedRow(key, row, "polymarket: positions row without a conditionId"))
+        settlements = []
+        observed_at = self._clock()
+        for condition_id, held in by_market.items():
+            try:
+                market = await self._resolved_market(condition_id)
+                if market is not None:
+                    settlements.append(normalize.settlement_from_resolution(
+                        market, held, account=self.account, observed_at=observed_at))
+            except PolymarketPayloadError as exc:
+                rejected.append(RejectedRow(condition_id, normalize.public_raw({"positions": held}), str(exc)))
+        return SettlementsPage(tuple(settlements), None, tuple(rejected))
+
+    async def _resolved_market(self, condition_id: str) -> dict[str, Any] | None:
+        """CLOB `GET /markets/{condition_id}` once it names a winner (remembered: a resolution is
+        final), else None: the Data API can flag a market before the CLOB shows it resolved."""
+        if condition_id in self._resolved:
+            return self._resolved[condition_id]
+        try:
+            market = await self.clob_public.get(f"/markets/{quote(condition_id, safe='')}", cls="clob:read")
+        except VenueError as exc:
+            if exc.status == 404:  # the two APIs disagree about this market: its rows are set aside, not the poll
+                raise PolymarketPayloadError(f"GET /markets/{condition_id}: the CLOB does not know this market") from None
+            raise
+        if not isinstance(market, dict):
+            raise PolymarketPayloadError(f"GET /markets/{condition_id}: expected an object")
+        if normalize.resolved_winner(market) is None:
+            return None
+        self._resolved[condition_id] = market
+        return market
 
     async def lookup_order(self, *, order_id: str | None = None, client_order_id: str | None = None) -> OrderUpdate | None:
         """By order id (the order hash): `GET /data/order/{id}`. Polymarket has no client order id;
@@ -278,7 +332,14 @@ class PolymarketClient:
         """Outcome index per token via `/markets-by-token` (primary token = index 0 = yes), once
         per token: CLOB trades and orders carry only the outcome label."""
         for token_id in dict.fromkeys(t for t in token_ids if t and t not in self._outcome_index):
-            body = await self.clob_public.get(f"/markets-by-token/{quote(token_id, safe='')}", cls="clob:read")
+            try:
+                body = await self.clob_public.get(f"/markets-by-token/{quote(token_id, safe='')}", cls="clob:read")
+            except VenueError as exc:
+                if exc.status in (400, 404):
+                    # A token the CLOB does not know: the payload naming it fails on its own, not its page.
+                    log.warning("polymarket_unknown_token", token_id=token_id, error=str(exc))
+                    continue
+                raise
             if not isinstance(body, dict):
                 raise VenueError(VENUE, f"GET /markets-by-token/{token_id}: expected an object")
             for index, name in enumerate(("primary_token_id", "secondary_token_id")):

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from shared.contracts import BalanceSnapshot, ExternalPosition, Fill, Mark, OrderUpdate, Venue
+from services.exchange_gateway.domain.quarantine import RejectedRow
+from shared.contracts import BalanceSnapshot, ExternalPosition, Fill, Mark, OrderUpdate, SettlementRecorded, Venue
 
 
 class VenueError(RuntimeError):
@@ -39,6 +40,24 @@ class FillsPage:
     next_cursor: str | None
     raw_count: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    # Rows that could not be read: the poller quarantines them; the rest of the page goes on.
+    rejected: tuple[RejectedRow, ...] = ()
+
+    @property
+    def events(self) -> tuple[Fill, ...]:
+        return self.fills
+
+
+@dataclass(frozen=True)
+class SettlementsPage:
+    settlements: tuple[SettlementRecorded, ...]
+    # None when this was the last page.
+    next_cursor: str | None
+    rejected: tuple[RejectedRow, ...] = ()
+
+    @property
+    def events(self) -> tuple[SettlementRecorded, ...]:
+        return self.settlements
 
 
 class VenueClient(Protocol):
@@ -50,6 +69,8 @@ class VenueClient(Protocol):
     async def fetch_balance(self) -> BalanceSnapshot: ...
 
     async def fetch_fills_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> FillsPage: ...
+
+    async def fetch_settlements_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> SettlementsPage: ...
 
     async def lookup_order(self, *, order_id: str | None = None, client_order_id: str | None = None) -> OrderUpdate | None: ...
 

@@ -1,7 +1,12 @@
-"""Builds a client for each venue that has credentials; the only place secrets meet adapters."""
+"""Builds a client for each venue that has credentials; the only place secrets meet adapters.
+
+Every secret setting was registered with the log redactor when the settings loaded
+(`shared.settings`), before any client or key object exists.
+"""
 
 from __future__ import annotations
 
+from services.exchange_gateway.adapters.http import RetryPolicy
 from services.exchange_gateway.adapters.kalshi_client import KalshiClient
 from services.exchange_gateway.adapters.kalshi_signing import KalshiKeyError, KalshiSigner, load_private_key
 from services.exchange_gateway.adapters.polymarket_auth import PolymarketCredentials
@@ -9,24 +14,10 @@ from services.exchange_gateway.adapters.polymarket_client import PolymarketClien
 from services.exchange_gateway.adapters.venue import VenueClient
 from services.exchange_gateway.settings import GatewaySettings
 from shared.contracts import Venue
-from shared.logs import register_secret
 from shared.settings import ConfigError
 
 
-def register_settings_secrets(settings: GatewaySettings) -> None:
-    for value in (
-        settings.kalshi_private_key,
-        settings.polymarket_private_key,
-        settings.polymarket_api_key,
-        settings.polymarket_api_secret,
-        settings.polymarket_api_passphrase,
-    ):
-        if value is not None:
-            register_secret(value.get_secret_value())
-
-
 def build_venue_clients(settings: GatewaySettings) -> dict[Venue, VenueClient]:
-    register_settings_secrets(settings)
     clients: dict[Venue, VenueClient] = {}
     if settings.kalshi_configured:
         clients["kalshi"] = _kalshi(settings)
@@ -46,11 +37,12 @@ def _kalshi(settings: GatewaySettings) -> KalshiClient:
         raise ConfigError(str(exc)) from None
     return KalshiClient(
         base_url=settings.kalshi_base_url,
-        signer=KalshiSigner(settings.kalshi_api_key_id, key),
+        signer=KalshiSigner(settings.kalshi_api_key_id.get_secret_value(), key),
         # Kalshi exposes no account id; the key id is a credential, so it is not used as one.
         account="kalshi",
         tier=settings.kalshi_tier,
         timeout_s=settings.http_timeout_seconds,
+        retry=_retry(settings),
     )
 
 
@@ -68,4 +60,9 @@ def _polymarket(settings: GatewaySettings) -> PolymarketClient:
         clob_url=settings.polymarket_clob_url,
         data_api_url=settings.polymarket_data_api_url,
         timeout_s=settings.http_timeout_seconds,
+        retry=_retry(settings),
     )
+
+
+def _retry(settings: GatewaySettings) -> RetryPolicy:
+    return RetryPolicy(deadline_s=settings.venue_read_deadline_seconds)

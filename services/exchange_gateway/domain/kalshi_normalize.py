@@ -1,7 +1,9 @@
 """Kalshi Trade API v2 payloads -> the normalized contracts. Pure.
 
 Kalshi quotes everything on the YES book: an order/fill `book_side` "bid" buys YES, "ask" sells
-YES (which opens or adds to NO when flat or short). Fills are therefore normalized in YES terms
+YES (which opens or adds to NO when flat or short); `outcome_side` says the same bit as yes/no
+(bid ≡ yes, ask ≡ no), so a direction is read from every field present and they must agree.
+Fills are therefore normalized in YES terms
 (outcome "yes", side buy/sell, YES price), while positions, which Kalshi nets into one signed
 `position_fp`, become outcome "yes" (positive) or "no" (negative) with an unsigned quantity.
 
@@ -10,18 +12,30 @@ Every malformed field raises `KalshiPayloadError` naming the venue, the payload 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, get_args
 
-from shared.contracts import BalanceSnapshot, ExternalPosition, Fill, Mark, OrderUpdate, deterministic_id
-from shared.contracts.events import OrderStatus
+from shared.contracts import (
+    BalanceSnapshot,
+    ExternalPosition,
+    Fill,
+    Mark,
+    OrderUpdate,
+    SettlementRecorded,
+    Side,
+    deterministic_id,
+)
+from shared.contracts.events import OrderStatus, SettlementResult
 from shared.money import ONE, ZERO, MoneyParseError, cents_to_dollars, kalshi_dollars, kalshi_fp
 
 VENUE = "kalshi"
 # Average prices are quotients; 6 decimals is the finest Kalshi itself quotes dollars in.
 AVG_PRICE_QUANTUM = Decimal("0.000001")
+
+SETTLEMENT_RESULTS: tuple[str, ...] = get_args(SettlementResult)
+# The one bit Kalshi's direction fields share: bid ≡ yes, ask ≡ no.
+_BOOK_SIDE_OF_OUTCOME = {"yes": "bid", "no": "ask"}
 
 _ORDER_STATUS: dict[str, OrderStatus] = {
     "resting": "open",
@@ -38,16 +52,18 @@ class KalshiPayloadError(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class KalshiSettlement:
-    ticker: str
-    market_result: str
-    yes_count: Decimal
-    no_count: Decimal
-    revenue: Decimal  # dollars, from integer cents
-    fee: Decimal
-    settled_at: datetime
-    raw: dict[str, Any]
+class KalshiDirectionConflict(KalshiPayloadError):
+    """The payload's direction fields say different things; names every field involved."""
+
+    def __init__(self, kind: str, claims: dict[str, str], payload: dict[str, Any]) -> None:
+        said = ", ".join(f"{name}={_shown(payload, name)} (≡ {side})" for name, side in claims.items())
+        ValueError.__init__(self, f"{VENUE}: malformed {kind}: fields {', '.join(claims)} contradict each other: {said}")
+        self.kind = kind
+        self.field = ", ".join(claims)
+
+
+def _shown(payload: dict[str, Any], name: str) -> str:
+    return "/".join(repr(payload.get(part)) for part in name.split("/"))
 
 
 def _obj(payload: Any, kind: str) -> dict[str, Any]:
@@ -116,22 +132,37 @@ def _price(value: Decimal, kind: str, field: str) -> Decimal:
     return value
 
 
-def _yes_side(p: dict, kind: str) -> str:
-    """'buy' or 'sell' of YES, from `book_side`, cross-checked with legacy `side`/`action`."""
+def _yes_side(p: dict, kind: str) -> Side:
+    """'buy' or 'sell' of YES, from every direction field the payload carries, which must agree.
+
+    `outcome_side` and `book_side` carry the same bit (bid ≡ yes, ask ≡ no), so either alone
+    decides; the deprecated `side`/`action` pair says it a third way (buy-yes ≡ sell-no ≡ bid,
+    buy-no ≡ sell-yes ≡ ask) and is cross-checked when both halves are present. Fields that
+    disagree reject the payload: a wrong direction is a wrong position, so it is never guessed.
+    """
+    claims: dict[str, str] = {}  # field(s) -> the book side they say
+    outcome_side = p.get("outcome_side")
+    if outcome_side is not None:
+        if outcome_side not in _BOOK_SIDE_OF_OUTCOME:
+            raise KalshiPayloadError(kind, "outcome_side", f"must be 'yes' or 'no', got {outcome_side!r}")
+        claims["outcome_side"] = _BOOK_SIDE_OF_OUTCOME[outcome_side]
     book_side = p.get("book_side")
+    if book_side is not None:
+        if book_side not in ("bid", "ask"):
+            raise KalshiPayloadError(kind, "book_side", f"must be 'bid' or 'ask', got {book_side!r}")
+        claims["book_side"] = book_side
     legacy_side, action = p.get("side"), p.get("action")
-    legacy: str | None = None
-    if legacy_side in ("yes", "no") and action in ("buy", "sell"):
-        # buy YES == sell NO on Kalshi's single YES book.
-        legacy = "buy" if (legacy_side == "yes") == (action == "buy") else "sell"
-    if book_side in ("bid", "ask"):
-        side = "buy" if book_side == "bid" else "sell"
-        if legacy is not None and legacy != side:
-            raise KalshiPayloadError(kind, "book_side", f"{book_side!r} contradicts side={legacy_side!r} action={action!r}")
-        return side
-    if legacy is not None:
-        return legacy
-    raise KalshiPayloadError(kind, "book_side", f"must be 'bid' or 'ask', got {book_side!r}")
+    if legacy_side is not None and action is not None:
+        if legacy_side not in ("yes", "no"):
+            raise KalshiPayloadError(kind, "side", f"must be 'yes' or 'no', got {legacy_side!r}")
+        if action not in ("buy", "sell"):
+            raise KalshiPayloadError(kind, "action", f"must be 'buy' or 'sell', got {action!r}")
+        claims["side/action"] = "bid" if (legacy_side == "yes") == (action == "buy") else "ask"
+    if not claims:
+        raise KalshiPayloadError(kind, "outcome_side", "is missing, and so are book_side and the legacy side/action pair")
+    if len(set(claims.values())) > 1:
+        raise KalshiDirectionConflict(kind, claims, p)
+    return "buy" if next(iter(claims.values())) == "bid" else "sell"
 
 
 def position(payload: Any, account: str) -> ExternalPosition:
@@ -241,18 +272,33 @@ def balance(payload: Any, account: str, as_of: datetime) -> BalanceSnapshot:
     )
 
 
-def settlement(payload: Any) -> KalshiSettlement:
+def settlement(payload: Any, account: str) -> SettlementRecorded:
+    """A `/portfolio/settlements` row: one settled market. Counts and costs are per side; `revenue`
+    and `value` (payout per YES contract) are the two fields Kalshi still sends as integer cents."""
     kind = "settlement"
     p = _obj(payload, kind)
+    ticker = _str(p, kind, "ticker")
+    result = _str(p, kind, "market_result")
+    if result not in SETTLEMENT_RESULTS:
+        raise KalshiPayloadError(kind, "market_result", f"must be one of {SETTLEMENT_RESULTS}, got {result!r}")
+    value = _price(_cents(p, kind, "value"), kind, "value") if p.get("value") is not None else None
     fee = _opt_dollars(p, kind, "fee_cost")
-    return KalshiSettlement(
-        ticker=_str(p, kind, "ticker"),
-        market_result=_str(p, kind, "market_result"),
+    settled_at = _time(p, kind, "settled_time")
+    return SettlementRecorded(
+        event_id=deterministic_id(VENUE, "settlement", account, ticker),
+        venue=VENUE,
+        account=account,
+        instrument_id=ticker,
+        result=result,
+        value=value,
         yes_count=_fp(p, kind, "yes_count_fp"),
         no_count=_fp(p, kind, "no_count_fp"),
+        yes_cost=_dollars(p, kind, "yes_total_cost_dollars"),
+        no_cost=_dollars(p, kind, "no_total_cost_dollars"),
         revenue=_cents(p, kind, "revenue"),
-        fee=fee if fee is not None else ZERO,
-        settled_at=_time(p, kind, "settled_time"),
+        fees=fee if fee is not None else ZERO,
+        settled_at=settled_at,
+        occurred_at=settled_at,
         raw=p,
     )
 

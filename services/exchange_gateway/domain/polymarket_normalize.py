@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.contracts import ExternalPosition, Fill, Mark, OrderUpdate, deterministic_id
+from shared.contracts import ExternalPosition, Fill, Mark, OrderUpdate, SettlementRecorded, deterministic_id
 from shared.contracts.base import Outcome
 from shared.money import MoneyParseError, to_decimal
 
@@ -316,6 +316,80 @@ def order_from_row(row: Mapping[str, Any], *, outcome_index_of: OutcomeIndexOf) 
         updated_at=_unix_seconds(row, "created_at", where),
         raw=public_raw(row),
     ), where)
+
+
+# ---- settlements -------------------------------------------------------------------------
+
+
+def resolved_winner(market: Mapping[str, Any]) -> int | None:
+    """The winning outcome index of a CLOB `GET /markets/{condition_id}` answer, or None while it
+    is not resolved: a market is `closed` when trading ends, and names a `winner` token only once
+    it has resolved. More than one winner is refused, never guessed between."""
+    where = f"market[{market.get('condition_id') if isinstance(market, Mapping) else '?'}]"
+    tokens = _tokens(market, where)
+    if market.get("closed") is not True:
+        return None
+    winners = [index for index, token in enumerate(tokens) if token.get("winner") is True]
+    if len(winners) > 1:
+        raise PolymarketPayloadError(f"{where}: more than one token is marked winner")
+    return winners[0] if winners else None
+
+
+def settlement_from_resolution(
+    market: Mapping[str, Any], positions: list[Mapping[str, Any]], *, account: str, observed_at: datetime
+) -> SettlementRecorded:
+    """A resolved market (CLOB market with a winner) and our Data API rows for it -> one settlement.
+
+    Each winning share pays 1, a losing one 0; redeeming costs no fee. Token order in the CLOB
+    market is the outcome index (0 = yes); a position row whose `outcomeIndex` disagrees is
+    refused. Polymarket reports no resolution time, so `settled_at` is `observed_at`."""
+    where = f"market[{market.get('condition_id') if isinstance(market, Mapping) else '?'}]"
+    condition_id = _text(market, "condition_id", where)
+    tokens = _tokens(market, where)
+    winner = resolved_winner(market)
+    if winner is None:
+        raise PolymarketPayloadError(f"{where}: not resolved (closed={market.get('closed')!r}, no winner token)")
+    token_ids = [_text(token, "token_id", f"{where}.tokens") for token in tokens]
+    counts, costs = [Decimal(0), Decimal(0)], [Decimal(0), Decimal(0)]
+    for row in positions:
+        row_where = f"positions[{row.get('asset') if isinstance(row, Mapping) else '?'}]"
+        asset = _text(row, "asset", row_where)
+        if asset not in token_ids:
+            raise PolymarketPayloadError(f"{row_where}: token is not one of {where}'s tokens")
+        index = token_ids.index(asset)
+        if row.get("outcomeIndex") is not None and str(row["outcomeIndex"]).strip() != str(index):
+            raise PolymarketPayloadError(
+                f"{row_where}: outcomeIndex {row['outcomeIndex']!r} contradicts the market's token order ({index})")
+        size = _number(row, "size", row_where)
+        initial = _optional_number(row, "initialValue", row_where)
+        counts[index] += size
+        costs[index] += initial if initial is not None else size * _number(row, "avgPrice", row_where)
+    return _validated(lambda: SettlementRecorded(
+        event_id=deterministic_id(VENUE, "settlement", account, condition_id),
+        venue=VENUE,
+        account=account,
+        instrument_id=condition_id,
+        yes_token_id=token_ids[0],
+        no_token_id=token_ids[1],
+        result="yes" if winner == 0 else "no",
+        value=ONE if winner == 0 else Decimal(0),
+        yes_count=counts[0],
+        no_count=counts[1],
+        yes_cost=costs[0],
+        no_cost=costs[1],
+        revenue=counts[winner] * ONE,
+        fees=Decimal(0),
+        settled_at=observed_at,
+        occurred_at=observed_at,
+        raw=public_raw({"market": dict(market), "positions": [dict(r) for r in positions]}),
+    ), where)
+
+
+def _tokens(market: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
+    tokens = _field(market, "tokens", where)
+    if not isinstance(tokens, list) or len(tokens) != 2 or not all(isinstance(t, Mapping) for t in tokens):
+        raise PolymarketPayloadError(f"{where}: tokens must be a list of two objects")
+    return tokens
 
 
 # ---- marks -------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ Two limiter shapes:
 A `RateBudget` maps a request class ("read", "write", "clob:/data/trades", ...) to the limiters
 it must pass; a request is granted when all of them allow it, and is then charged to all of
 them at that same instant.
+
+When the venue refuses a request (429) anyway, `hold` stops every limiter that request passed
+through until the venue's `Retry-After` (or our backoff): every class sharing one of those
+limiters (Kalshi's read bucket; a Polymarket overall window) waits, not just the refused caller.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 # requests per second (read, write) per Kalshi usage tier.
@@ -103,6 +109,7 @@ class ClassStats:
     granted: int = 0
     waited: int = 0
     wait_seconds: Seconds = 0.0
+    held: int = 0
 
 
 @dataclass
@@ -112,17 +119,48 @@ class RateBudget:
     limiters: Mapping[str, Sequence[Limiter]]
     clock: Callable[[], Seconds] = time.monotonic
     stats: dict[str, ClassStats] = field(default_factory=dict)
+    # Per limiter (by identity, since classes share limiter objects): no grant before this time.
+    _held_until: dict[int, Seconds] = field(default_factory=dict, repr=False)
 
     def classes(self) -> tuple[str, ...]:
         return tuple(self.limiters)
 
-    def reserve(self, cls: str) -> Seconds:
-        """Charge one request of `cls` and return the seconds to wait before sending it."""
+    def _chosen(self, cls: str) -> Sequence[Limiter]:
         chosen = self.limiters.get(cls)
         if chosen is None:
             raise KeyError(f"no rate budget for request class {cls!r}; known: {sorted(self.limiters)}")
+        return chosen
+
+    def _earliest(self, chosen: Sequence[Limiter], now: Seconds) -> Seconds:
+        return max((max(limiter.earliest(now), self._held_until.get(id(limiter), now)) for limiter in chosen),
+                   default=now)
+
+    def peek(self, cls: str) -> Seconds:
+        """The wait a request of `cls` would get now, without charging it (to refuse one early)."""
         now = self.clock()
-        at = max((limiter.earliest(now) for limiter in chosen), default=now)
+        return max(0.0, self._earliest(self._chosen(cls), now) - now)
+
+    def held_for(self, cls: str) -> Seconds:
+        """Seconds a hold placed after this request's reservation still keeps it back."""
+        now = self.clock()
+        return max((self._held_until.get(id(limiter), now) - now for limiter in self._chosen(cls)), default=0.0)
+
+    def hold(self, cls: str, seconds: Seconds) -> Seconds:
+        """No grant for any class sharing a limiter with `cls` for `seconds` from now (the venue
+        said to wait). Never shortens an existing hold; returns how long `cls` is now held."""
+        chosen = self._chosen(cls)
+        now = self.clock()
+        until = now + max(0.0, seconds)
+        for limiter in chosen:
+            self._held_until[id(limiter)] = max(self._held_until.get(id(limiter), until), until)
+        self.stats.setdefault(cls, ClassStats()).held += 1
+        return self.held_for(cls)
+
+    def reserve(self, cls: str) -> Seconds:
+        """Charge one request of `cls` and return the seconds to wait before sending it."""
+        chosen = self._chosen(cls)
+        now = self.clock()
+        at = self._earliest(chosen, now)
         for limiter in chosen:
             limiter.commit(at)
         wait = max(0.0, at - now)
@@ -176,3 +214,31 @@ def sliding_budget(
     if missing:
         raise ValueError(f"classes refer to undefined windows: {sorted(missing)}")
     return RateBudget({cls: tuple(built[w] for w in names) for cls, names in classes.items()}, clock=clock)
+
+
+# A garbage Retry-After (a date years ahead) must not stop a key for good.
+MAX_RETRY_AFTER_S: Seconds = 3600.0
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> Seconds | None:
+    """`Retry-After` as seconds to wait from `now` (aware UTC): delta-seconds or an HTTP-date.
+
+    None when absent or unreadable (the caller falls back to its own backoff); never negative,
+    at most `MAX_RETRY_AFTER_S`.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000": GMT, as every HTTP-date is
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - now).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))

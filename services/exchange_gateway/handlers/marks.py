@@ -1,4 +1,18 @@
-"""Publishes best bid/ask/mid/last for every instrument the account holds, on an interval."""
+"""Publishes best bid/ask/mid/last for every instrument the account holds, on an interval.
+
+Which instruments are held comes from the newest holdings snapshot while it is younger than
+SNAPSHOT_REUSE_ROUNDS mark intervals; only an older one costs a positions read. Why two rounds
+and not one: a round's own snapshot is always a little more than one interval old when the next
+round starts, so a one-interval window would re-read positions every round whenever nobody else
+asks. With two, at idle the previous round's read serves the next round (half the reads), and
+whenever anyone reads holdings (the UI polls every 15 s, a Refresh, the reconciler) marks never
+read positions themselves. The cost: a holding first seen by nobody but the marks publisher gets
+its first mark at most one round later.
+
+A holding no round has tried yet (a Refresh shows a market just bought) starts a round at once
+instead of waiting out the interval, so it is valued within seconds; that round reuses the
+snapshot that revealed it.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +26,14 @@ from shared.logs import get_logger
 
 log = get_logger(__name__)
 
+SNAPSHOT_REUSE_ROUNDS = 2
 
-async def publish_marks_once(client: VenueClient, queries: VenueQueries, bus: Bus) -> int:
-    # Uses the cached snapshot when fresh: marks must not cost a positions call every time.
-    await queries.snapshot(client.venue)
-    instruments = queries.held_instruments(client.venue)
-    if not instruments:
-        return 0
-    marks = await client.fetch_marks(instruments)
+
+async def publish_marks_once(client: VenueClient, queries: VenueQueries, bus: Bus, interval: float) -> int:
+    instruments = await queries.held_instruments(client.venue, max_age=SNAPSHOT_REUSE_ROUNDS * interval)
+    marks = await client.fetch_marks(instruments) if instruments else []
+    # Handed to the positions answers before publishing, so a holding is valued as soon as possible.
+    queries.record_marks(client.venue, instruments, marks)
     for mark in marks:
         await bus.publish(subjects.per_venue(subjects.MARKS, client.venue), mark)
     return len(marks)
@@ -28,7 +42,12 @@ async def publish_marks_once(client: VenueClient, queries: VenueQueries, bus: Bu
 async def run_mark_publisher(client: VenueClient, queries: VenueQueries, bus: Bus, interval: float) -> None:
     while True:
         try:
-            await publish_marks_once(client, queries, bus)
+            await publish_marks_once(client, queries, bus, interval)
         except Exception as exc:  # a venue hiccup skips one round of marks; the next round retries
             log.warning("marks failed", venue=client.venue, error=str(exc))
-        await asyncio.sleep(interval)
+            await asyncio.sleep(interval)  # a failing round never retries at once, whatever is untried
+            continue
+        try:
+            await asyncio.wait_for(queries.untried_holdings(client.venue).wait(), timeout=interval)
+        except TimeoutError:
+            pass

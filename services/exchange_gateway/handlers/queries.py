@@ -2,7 +2,9 @@
 
 Snapshots are cached briefly (the TTL is configurable 5-30 s) and fetched single-flight, so a
 burst of UI refreshes costs the venue one call, not one per click. Every fresh snapshot is also
-published as a fact for the reconciler and ledger.
+published as a fact for the reconciler and ledger — in the background, so an answer never waits
+for JetStream. Holdings are answered valued with the latest mark of each instrument (the mark
+publisher hands its marks in here), so the page needs no venue read of its own for prices.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable
 
 from services.exchange_gateway.adapters.venue import VenueClient, VenueError
 from services.exchange_gateway.domain.snapshot_cache import Cached, is_fresh
+from services.exchange_gateway.domain.valuation import value_position
+from services.exchange_gateway.handlers.background_facts import BackgroundFacts
 from shared.bus import Bus
 from shared.contracts import (
     BalanceSnapshot,
@@ -22,6 +26,7 @@ from shared.contracts import (
     ExternalPositionsSnapshot,
     FillsPageReply,
     FillsPageRequest,
+    Mark,
     OrderLookupReply,
     OrderLookupRequest,
     PositionsReply,
@@ -63,6 +68,13 @@ class VenueQueries:
         # Bumped when a venue fetch *starts*: a forced refresh may reuse a fetch that started after
         # it was asked for (so it is at least as fresh), never one that was already in flight.
         self._fetches: dict[Venue, int] = {}
+        # venue -> instrument -> its latest mark, kept for the instruments still held.
+        self._marks: dict[Venue, dict[str, Mark]] = {}
+        # venue -> the instruments the last marks round tried; set while the newest snapshot
+        # holds one it did not, so the mark publisher can value a new holding without waiting.
+        self._marks_tried: dict[Venue, frozenset[str]] = {}
+        self._untried: dict[Venue, asyncio.Event] = {}
+        self.facts = BackgroundFacts(bus)
 
     def _lock(self, kind: str, venue: Venue) -> asyncio.Lock:
         return self._locks.setdefault((kind, venue), asyncio.Lock())
@@ -71,9 +83,19 @@ class VenueQueries:
 
     async def positions(self, request: PositionsRequest) -> PositionsReply:
         snapshots = await asyncio.gather(*(self.snapshot(v, request.force_refresh) for v in request.venues))
-        return PositionsReply(snapshots=tuple(snapshots))
+        return PositionsReply(snapshots=tuple(self.valued(s) for s in snapshots))
 
-    async def snapshot(self, venue: Venue, force_refresh: bool = False) -> ExternalPositionsSnapshot:
+    def valued(self, snapshot: ExternalPositionsSnapshot) -> ExternalPositionsSnapshot:
+        """The snapshot with each holding valued at its instrument's latest mark (same event id)."""
+        marks = self._marks.get(snapshot.venue, {})
+        positions = tuple(value_position(p, marks.get(p.instrument_id)) for p in snapshot.positions)
+        return snapshot.model_copy(update={"positions": positions})
+
+    async def snapshot(
+        self, venue: Venue, force_refresh: bool = False, max_age: float | None = None
+    ) -> ExternalPositionsSnapshot:
+        """The venue's holdings: the cached snapshot while younger than `max_age` (default: the
+        TTL) unless `force_refresh`, else a new read."""
         client = self.clients.get(venue)
         if client is None:
             return ExternalPositionsSnapshot(
@@ -84,12 +106,14 @@ class VenueQueries:
         async with self._lock("positions", venue):
             cached = self._positions.get(venue)
             fetched_meanwhile = self._fetches.get(venue, 0) > fetches_before
-            if cached is not None and (fetched_meanwhile or is_fresh(cached, self.clock(), self.ttl, force_refresh=force_refresh)):
+            max_age = self.ttl if max_age is None else max_age
+            if cached is not None and (fetched_meanwhile or is_fresh(cached, self.clock(), max_age, force_refresh=force_refresh)):
                 return cached.value
             self._fetches[venue] = self._fetches.get(venue, 0) + 1
             snapshot = await self._fetch_snapshot(client)
             self._positions[venue] = Cached(snapshot, self.clock())
-        await self.bus.publish(subjects.per_venue(subjects.EXTERNAL_SNAPSHOTS, venue), snapshot)
+        self._note_untried_holdings(venue)
+        self.facts.publish(subjects.per_venue(subjects.EXTERNAL_SNAPSHOTS, venue), snapshot)
         return snapshot
 
     async def _fetch_snapshot(self, client: VenueClient) -> ExternalPositionsSnapshot:
@@ -111,11 +135,33 @@ class VenueQueries:
             positions=result.positions,
         )
 
-    def held_instruments(self, venue: Venue) -> list[str]:
+    async def held_instruments(self, venue: Venue, max_age: float) -> list[str]:
+        """What the account holds, from the newest snapshot if younger than `max_age`, else read."""
+        snapshot = await self.snapshot(venue, max_age=max_age)
+        return sorted({p.instrument_id for p in snapshot.positions if p.quantity != 0})
+
+    def record_marks(self, venue: Venue, held: list[str], marks: list[Mark]) -> None:
+        """Keep the newest mark per held instrument; a ticker whose read failed this round keeps
+        its previous mark (its `mark_as_of` tells how old), one no longer held is forgotten."""
+        tried = frozenset(held)
+        latest = {i: m for i, m in self._marks.get(venue, {}).items() if i in tried}
+        latest.update({m.instrument_id: m for m in marks if m.instrument_id in tried})
+        self._marks[venue] = latest
+        self._marks_tried[venue] = tried
+        self._note_untried_holdings(venue)
+
+    def untried_holdings(self, venue: Venue) -> asyncio.Event:
+        """Set while the newest snapshot holds an instrument no marks round has tried yet."""
+        return self._untried.setdefault(venue, asyncio.Event())
+
+    def _note_untried_holdings(self, venue: Venue) -> None:
         cached = self._positions.get(venue)
-        if cached is None:
-            return []
-        return sorted({p.instrument_id for p in cached.value.positions if p.quantity != 0})
+        held = {p.instrument_id for p in cached.value.positions if p.quantity != 0} if cached else set()
+        event = self.untried_holdings(venue)
+        if held <= self._marks_tried.get(venue, frozenset()):
+            event.clear()
+        else:
+            event.set()
 
     # ---- balances -------------------------------------------------------------------------
 
@@ -140,7 +186,7 @@ class VenueQueries:
                 value = venue_error(venue, exc)
             self._balances[venue] = Cached(value, self.clock())
         if isinstance(value, BalanceSnapshot):
-            await self.bus.publish(subjects.per_venue(subjects.BALANCES, venue), value)
+            self.facts.publish(subjects.per_venue(subjects.BALANCES, venue), value)
         return value
 
     # ---- fills and orders -----------------------------------------------------------------

@@ -12,8 +12,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from services.venue_sim.domain.polymarket import Book, Market, Order, PolymarketExchange, Trade
-from services.venue_sim.domain.polymarket_math import PositionState, percent
+from services.venue_sim.domain.polymarket import Book, InjectedTradeRow, Market, Order, PolymarketExchange, Trade
+from services.venue_sim.domain.polymarket_math import percent
+from services.venue_sim.domain.polymarket_queries import Holding
 
 
 def plain(value: Decimal) -> str:
@@ -44,74 +45,59 @@ def _encode(value: Any) -> str:
 # ---- Data API ----------------------------------------------------------------------------
 
 
-def _position_numbers(ex: PolymarketExchange, token_id: str, p: PositionState) -> dict[str, Decimal]:
-    cur = ex.current_price(token_id)
-    initial = p.initial_value
-    current = p.size * cur
-    return {"cur": cur, "initial": initial, "current": current, "cash_pnl": current - initial}
-
-
-def position_row_v1(ex: PolymarketExchange, token_id: str, p: PositionState, mergeable: bool) -> dict[str, Any]:
+def position_row_v1(ex: PolymarketExchange, h: Holding) -> dict[str, Any]:
     """One `/positions` item: camelCase, numbers as JSON numbers."""
-    market = ex.market_of(token_id)
-    token, other = market.token(token_id), market.other(token_id)
-    n = _position_numbers(ex, token_id, p)
+    p = h.state
     return {
         "proxyWallet": ex.config.address,
-        "asset": token_id,
-        "conditionId": market.condition_id,
+        "asset": h.token_id,
+        "conditionId": h.market.condition_id,
         "size": p.size,
         "avgPrice": p.avg_price,
-        "initialValue": n["initial"],
-        "currentValue": n["current"],
-        "cashPnl": n["cash_pnl"],
-        "percentPnl": percent(n["cash_pnl"], n["initial"]),
+        "initialValue": h.initial_value,
+        "currentValue": h.current_value,
+        "cashPnl": h.cash_pnl,
+        "percentPnl": h.percent_pnl,
         "totalBought": p.total_bought,
         "realizedPnl": p.realized_pnl,
-        "curPrice": n["cur"],
-        "redeemable": market.winner_index is not None,
-        "mergeable": mergeable,
-        "title": market.question,
-        "slug": market.slug,
-        "eventSlug": market.event_slug,
-        "outcome": token.outcome,
-        "outcomeIndex": token.outcome_index,
-        "oppositeOutcome": other.outcome,
-        "oppositeAsset": other.token_id,
-        "endDate": market.end_date,
-        "negativeRisk": market.neg_risk,
+        "curPrice": h.cur_price,
+        "redeemable": h.redeemable,
+        "mergeable": h.mergeable,
+        "title": h.market.question,
+        "slug": h.market.slug,
+        "eventSlug": h.market.event_slug,
+        "outcome": h.token.outcome,
+        "outcomeIndex": h.token.outcome_index,
+        "oppositeOutcome": h.opposite.outcome,
+        "oppositeAsset": h.opposite.token_id,
+        "endDate": h.market.end_date,
+        "negativeRisk": h.market.neg_risk,
     }
 
 
-def position_row_v2(
-    ex: PolymarketExchange, token_id: str, p: PositionState, mergeable: bool, first_ms: int, last_ms: int
-) -> dict[str, Any]:
+def position_row_v2(ex: PolymarketExchange, h: Holding) -> dict[str, Any]:
     """One `/v2/positions` item: snake_case, as polymarket-client 0.14.0's `Position` parses it."""
-    market = ex.market_of(token_id)
-    token, other = market.token(token_id), market.other(token_id)
-    n = _position_numbers(ex, token_id, p)
-    unrealized = n["cash_pnl"]
-    status = "CLOSED" if p.size == 0 else ("REDEEMABLE" if market.winner_index is not None else "OPEN")
+    p, market = h.state, h.market
     return {
         "proxy_wallet": ex.config.address,
-        "token_id": token_id,
+        "token_id": h.token_id,
         "condition_id": market.condition_id,
         "current_size": p.size,
         "avg_price": p.avg_price,
-        "entry_cost_usdc": n["initial"],
+        "entry_cost_usdc": h.initial_value,
         "entry_fees_usdc": Decimal(0),
-        "total_cost_usdc": n["initial"],
-        "current_price": n["cur"],
-        "current_value": n["current"],
+        "total_cost_usdc": h.initial_value,
+        "current_price": h.cur_price,
+        "current_value": h.current_value,
         "total_size": p.total_bought,
         "realized_pnl": p.realized_pnl,
-        "unrealized_pnl": unrealized,
-        "total_pnl": p.realized_pnl + unrealized,
-        "percent_pnl": percent(unrealized, n["initial"]),
+        "unrealized_pnl": h.cash_pnl,
+        "total_pnl": p.realized_pnl + h.cash_pnl,
+        "percent_pnl": h.percent_pnl,
         "percent_realized_pnl": percent(p.realized_pnl, p.total_bought * p.avg_price),
-        "status": status,
-        "redeemable": market.winner_index is not None,
-        "mergeable": mergeable,
+        "status": h.status,
+        "redeemable": h.redeemable,
+        "mergeable": h.mergeable,
         "negative_risk": market.neg_risk,
         "archived": False,
         "verified": True,
@@ -119,14 +105,14 @@ def position_row_v2(
         "slug": market.slug,
         "icon": "",
         "event_slug": market.event_slug,
-        "outcome": token.outcome,
-        "opposite_outcome": other.outcome,
+        "outcome": h.token.outcome,
+        "opposite_outcome": h.opposite.outcome,
         "event_id": str(market.event_id),
-        "outcome_index": token.outcome_index,
-        "opposite_token_id": other.token_id,
+        "outcome_index": h.token.outcome_index,
+        "opposite_token_id": h.opposite.token_id,
         "end_date": market.end_date,
-        "last_event_at": last_ms // 1000,
-        "first_entry_at": first_ms // 1000,
+        "last_event_at": h.last_ms // 1000,
+        "first_entry_at": h.first_ms // 1000,
     }
 
 
@@ -246,6 +232,36 @@ def clob_trade_row(ex: PolymarketExchange, t: Trade) -> dict[str, Any]:
     }
 
 
+def clob_trades_item(ex: PolymarketExchange, r: Trade | InjectedTradeRow) -> dict[str, Any]:
+    """A `/data/trades` item: a real trade rendered, an injected row exactly as given."""
+    return r.row if isinstance(r, InjectedTradeRow) else clob_trade_row(ex, r)
+
+
+def malformed_trade_row(ex: PolymarketExchange, trade_id: str, market: Market, now_s: int) -> dict[str, Any]:
+    """A `/data/trades` row of ours that looks real in every field but `size`."""
+    token = market.tokens[0]
+    return {
+        "id": trade_id,
+        "taker_order_id": _hex("malformed-order", trade_id),
+        "market": market.condition_id,
+        "asset_id": token.token_id,
+        "side": "BUY",
+        "size": "not-a-number",
+        "fee_rate_bps": "0",
+        "price": "0.5",
+        "status": "MATCHED",
+        "match_time": str(now_s),
+        "last_update": str(now_s),
+        "outcome": token.outcome,
+        "bucket_index": 0,
+        "owner": ex.config.api_key,
+        "maker_address": ex.config.address,
+        "transaction_hash": "",
+        "trader_side": "TAKER",
+        "maker_orders": [],
+    }
+
+
 def _hex(*parts: str) -> str:
     return "0x" + hashlib.sha256(":".join(parts).encode()).hexdigest()
 
@@ -271,3 +287,43 @@ def book_body(ex: PolymarketExchange, market: Market, token_id: str, book: Book,
     }
     body["hash"] = _hex(json.dumps(body, sort_keys=True))[2:42]
     return body
+
+
+def market_by_token(market: Market) -> dict[str, Any]:
+    return {"condition_id": market.condition_id, "primary_token_id": market.tokens[0].token_id,
+            "secondary_token_id": market.tokens[1].token_id}
+
+
+def clob_market_info(market: Market) -> dict[str, Any]:
+    """`GET /clob-markets/{condition_id}`: the compact form polymarket-client reads (nr, t[].t, mts, fd)."""
+    return {
+        "c": market.condition_id,
+        "t": [{"t": t.token_id, "o": t.outcome} for t in market.tokens],
+        "mts": market.tick_size,
+        "mos": market.min_order_size,
+        "nr": market.neg_risk,
+        "fd": {"r": Decimal(0), "e": Decimal(0)},
+    }
+
+
+def clob_market(ex: PolymarketExchange, market: Market) -> dict[str, Any]:
+    """`GET /markets/{condition_id}`: once resolved, closed with the winning token flagged."""
+    resolved = market.winner_index is not None
+    return {
+        "condition_id": market.condition_id,
+        "question": market.question,
+        "market_slug": market.slug,
+        "end_date_iso": f"{market.end_date}T00:00:00Z",
+        "active": not resolved,
+        "closed": resolved,
+        "accepting_orders": not resolved,
+        "enable_order_book": True,
+        "minimum_order_size": market.min_order_size,
+        "minimum_tick_size": market.tick_size,
+        "neg_risk": market.neg_risk,
+        "tokens": [
+            {"token_id": t.token_id, "outcome": t.outcome, "price": ex.current_price(t.token_id),
+             "winner": resolved and t.outcome_index == market.winner_index}
+            for t in market.tokens
+        ],
+    }

@@ -6,6 +6,8 @@ Rules kept faithful to the Trade API v2 "events/orders" model:
   is cancelled (IOC), or nothing happens at all (FOK without enough volume -> 409).
 - A repeated `client_order_id` never creates a second order (409 order_already_exists).
 - Fees: taker round_up_to_cent(rate*C*P*(1-P)) per fill; makers pay the market's maker rate.
+- Direction: `outcome_side` carries the same bit as `side`, bid <=> yes and ask <=> no, always.
+- Every match is also a public trade (the market's tape), whoever the two parties are.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ from services.venue_sim.domain.kalshi_units import ONE, ZERO, KalshiError, taker
 
 TIME_IN_FORCE = ("fill_or_kill", "good_till_canceled", "immediate_or_cancel")
 SELF_TRADE = ("taker_at_cross", "maker")
+_OUTCOME_SIDE = {"bid": "yes", "ask": "no"}
+
+
+def outcome_side(book_side: str) -> str:
+    """Kalshi: buy-YES (bid) and sell-NO are positioned for yes; sell-YES (ask) and buy-NO for no."""
+    return _OUTCOME_SIDE[book_side]
 
 
 @dataclass
@@ -75,6 +83,29 @@ class Fill:
 
 
 @dataclass
+class RawFillRow:
+    """A row the admin API put into the fills list verbatim (a malformed fill, for testing a
+    reader): it is listed among the fills by `ts_ms` but is no trade and moves no money."""
+
+    seq: int
+    ts_ms: int
+    row: dict
+
+
+@dataclass
+class Trade:
+    """One match on a market's public tape. `taker_book_side` is the aggressor's YES-book side."""
+
+    seq: int
+    trade_id: str
+    ticker: str
+    count: Decimal
+    yes_price: Decimal
+    taker_book_side: str
+    ts_ms: int
+
+
+@dataclass
 class Settlement:
     seq: int
     ticker: str
@@ -99,12 +130,16 @@ class KalshiExchange:
         self.config = config
         self.clock = clock
         self.rng = random.Random(seed)
+        # Public trade ids come from their own stream so the tape leaves order/fill ids unchanged.
+        self._trade_rng = random.Random(f"trades-{seed}")
         self.events: dict[str, Event] = {}
         self.markets: dict[str, Market] = {}
         self.positions: dict[str, Position] = {}
         self.orders: dict[str, Order] = {}
         self.orders_by_client_id: dict[str, Order] = {}
         self.fills: list[Fill] = []
+        self.raw_fill_rows: list[RawFillRow] = []
+        self.trades: list[Trade] = []
         self.settlements: list[Settlement] = []
         self.balance: Decimal = config.initial_balance
         self.balance_updated_ms = clock.now_ms()
@@ -116,9 +151,9 @@ class KalshiExchange:
         self._seq += 1
         return self._seq
 
-    def _uuid(self) -> str:
+    def _uuid(self, rng: random.Random | None = None) -> str:
         # Seeded so a scenario is reproducible run to run.
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return str(uuid.UUID(int=(rng or self.rng).getrandbits(128), version=4))
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -263,7 +298,7 @@ class KalshiExchange:
             qty = min(order.remaining, entry.count)
             entry.count -= qty
             yes_price = ONE - entry.price if order.side == "bid" else entry.price
-            fills.append(self._apply_fill(market, order, qty, yes_price, is_taker=True))
+            fills.append(self._apply_fill(market, order, qty, yes_price, is_taker=True, taker_book_side=order.side))
         return fills
 
     def _rest(self, market: Market, order: Order) -> None:
@@ -271,12 +306,14 @@ class KalshiExchange:
         market.bids(side).append(BookEntry(price, order.remaining, order.seq, order.order_id))
 
     def _apply_fill(self, market: Market, order: Order, qty: Decimal, yes_price: Decimal, *, is_taker: bool,
-                    ts_ms: int | None = None) -> Fill:
+                    taker_book_side: str, ts_ms: int | None = None) -> Fill:
         now = self.clock.now_ms() if ts_ms is None else ts_ms
         rate = self.config.taker_fee_rate if is_taker else market.maker_fee_rate
         fee = taker_fee(qty, yes_price, rate)
         bought, paid = ("yes", yes_price) if order.side == "bid" else ("no", ONE - yes_price)
-        self.balance += self.position(order.ticker).buy(bought, qty, paid, fee, now)
+        position = self.position(order.ticker)
+        closing = min(qty, position.held) if position.side != bought else ZERO
+        self.balance += position.buy(bought, qty, paid, fee, now)
         self.balance_updated_ms = now
         order.filled += qty
         order.updated_ms = now
@@ -286,12 +323,26 @@ class KalshiExchange:
         else:
             order.maker_fees += fee
             order.maker_cost += qty * paid
-        market.last_price = yes_price
-        market.volume += qty
+        self._record_trade(market, qty, yes_price, taker_book_side, now, closing)
         fill = Fill(self._next_seq(), self._uuid(), order.order_id, order.ticker, order.side, qty, yes_price,
                     is_taker, fee, now)
         self.fills.append(fill)
         return fill
+
+    def _record_trade(self, market: Market, qty: Decimal, yes_price: Decimal, taker_book_side: str, ts_ms: int,
+                      closed_by_account: Decimal = ZERO) -> None:
+        """Tape, last price, volume and open interest. Other participants are taken to open new
+        contracts; only the account's own closing quantity nets pairs away."""
+        market.last_price = yes_price
+        market.volume += qty
+        market.open_interest += qty - closed_by_account
+        self.trades.append(Trade(self._next_seq(), self._uuid(self._trade_rng), market.ticker, qty, yes_price,
+                                 taker_book_side, ts_ms))
+
+    def add_raw_fill_row(self, row: dict, ts_ms: int) -> RawFillRow:
+        raw = RawFillRow(self._next_seq(), ts_ms, row)
+        self.raw_fill_rows.append(raw)
+        return raw
 
     def cancel_order(self, order_id: str, market_ticker: str | None = None) -> tuple[Order, Decimal]:
         order = self.order(order_id)
@@ -328,7 +379,9 @@ class KalshiExchange:
         self.orders[order.order_id] = order
         if client_order_id:
             self.orders_by_client_id[client_order_id] = order
-        fill = self._apply_fill(market, order, count, price, is_taker=is_taker, ts_ms=now)
+        # Traded on the website: as taker the account's side aggressed, as maker the other side did.
+        taker = side if is_taker else ("ask" if side == "bid" else "bid")
+        fill = self._apply_fill(market, order, count, price, is_taker=is_taker, taker_book_side=taker, ts_ms=now)
         order.status = _status(order)
         return fill
 
@@ -347,15 +400,14 @@ class KalshiExchange:
             yes_price = ONE - entry.price if side == "bid" else entry.price
             if entry.order_id is not None:
                 order = self.orders[entry.order_id]
-                ours.append(self._apply_fill(market, order, qty, yes_price, is_taker=False))
+                ours.append(self._apply_fill(market, order, qty, yes_price, is_taker=False, taker_book_side=side))
                 order.status = _status(order)
             else:
-                market.last_price = yes_price
-                market.volume += qty
+                self._record_trade(market, qty, yes_price, side, self.clock.now_ms())
         market.remove_empty()
         return ours
 
-    def settle(self, ticker: str, result: str) -> list[Settlement]:
+    def settle(self, ticker: str, result: str, expiration_value: str = "") -> list[Settlement]:
         if result not in ("yes", "no"):
             raise ValueError("result must be yes or no")
         market = self.market(ticker)
@@ -366,7 +418,9 @@ class KalshiExchange:
             self._cancel_resting(market, order)
         market.yes_bids, market.no_bids = [], []
         market.status, market.result, market.settled_ms = "finalized", result, now
+        market.expiration_value = expiration_value
         market.last_price = ONE if result == "yes" else ZERO
+        market.open_interest = ZERO  # every contract is paid out and gone
         out: list[Settlement] = []
         pos = self.positions.get(ticker)
         if pos is not None and not pos.settled:
@@ -380,6 +434,17 @@ class KalshiExchange:
         return out
 
     # -- derived ---------------------------------------------------------------------------
+
+    def volume_since(self, ticker: str, since_ms: int) -> Decimal:
+        return sum((t.count for t in self.trades if t.ticker == ticker and t.ts_ms >= since_ms), ZERO)
+
+    def price_before(self, ticker: str, at_ms: int) -> Decimal | None:
+        """The last trade price as of `at_ms` (None before the first trade)."""
+        last = None
+        for t in self.trades:
+            if t.ticker == ticker and t.ts_ms <= at_ms:
+                last = t.yes_price
+        return last
 
     def resting_count(self, ticker: str) -> int:
         return sum(1 for o in self.orders.values() if o.ticker == ticker and o.status == "resting")

@@ -13,6 +13,10 @@ from decimal import Decimal
 
 from services.venue_sim.domain.kalshi_units import CENT, ONE, ZERO
 
+# How long after its close a market may still expire (Kalshi's `latest_expiration_time`): events
+# can slip (a delayed data release, overtime); the sim gives every market one week.
+EXPIRATION_SLACK_MS = 7 * 86_400_000
+
 
 @dataclass
 class Event:
@@ -21,6 +25,8 @@ class Event:
     title: str
     sub_title: str = ""
     category: str = ""
+    mutually_exclusive: bool = False  # at most one of its markets can resolve yes
+    settlement_source: tuple[str, str] | None = None  # (name, url) the results are read from
 
 
 @dataclass
@@ -49,7 +55,27 @@ class Market:
     no_bids: list[BookEntry] = field(default_factory=list)
     last_price: Decimal | None = None
     volume: Decimal = ZERO
+    # Contracts outstanding: every trade opens new pairs except where the account closes its own.
+    open_interest: Decimal = ZERO
     settled_ms: int | None = None
+    created_ms: int | None = None  # when the market was listed; defaults to its open time
+    rules_primary: str = ""
+    rules_secondary: str = ""
+    settlement_timer_seconds: int = 3600  # determination -> settlement (payout) delay
+    expiration_value: str = ""  # the observed value the result was decided on, once settled
+
+    def __post_init__(self) -> None:
+        if self.created_ms is None:
+            self.created_ms = self.open_time_ms
+
+    @property
+    def latest_expiration_ms(self) -> int:
+        return self.close_time_ms + EXPIRATION_SLACK_MS
+
+    @property
+    def updated_ms(self) -> int:
+        """Last non-trading change: settlement is the only one the sim makes."""
+        return self.settled_ms if self.settled_ms is not None else self.created_ms  # type: ignore[return-value]
 
     def bids(self, side: str) -> list[BookEntry]:
         return self.yes_bids if side == "yes" else self.no_bids
@@ -77,3 +103,8 @@ class Market:
         for e in self.bids(side):
             totals[e.price] = totals.get(e.price, ZERO) + e.count
         return sorted(totals.items())
+
+    def best_size(self, side: str) -> Decimal:
+        """Contracts bid at the best price on `side` (zero on an empty side)."""
+        levels = self.levels(side)
+        return levels[-1][1] if levels else ZERO

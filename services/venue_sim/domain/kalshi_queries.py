@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.venue_sim.domain.kalshi import Fill, KalshiExchange, Order, Settlement
+from services.venue_sim.domain.kalshi import Fill, KalshiExchange, Order, RawFillRow, Settlement, Trade
 from services.venue_sim.domain.kalshi_account import Position
 from services.venue_sim.domain.kalshi_pages import Page, PageRequest, paginate
 from services.venue_sim.domain.kalshi_units import KalshiError
@@ -33,16 +33,35 @@ def _in_window(ts_s: int, window: tuple[int | None, int | None]) -> bool:
     return (lo is None or ts_s >= lo) and (hi is None or ts_s <= hi)
 
 
-def fills(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Page[Fill]:
+def fills(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Page[Fill | RawFillRow]:
+    """Real fills and injected raw rows together, newest first by time (then by arrival).
+    `ticker` may be a comma-separated list, as on Kalshi."""
     window = _ts_window(params)
-    ticker, order_id = params.get("ticker"), params.get("order_id")
-    chosen = [
-        f for f in reversed(x.fills)  # newest first
-        if (not ticker or f.ticker == ticker)
-        and (not order_id or f.order_id == order_id)
-        and _in_window(f.ts_ms // 1000, window)
-    ]
-    return paginate(chosen, lambda f: (-f.seq,), page)
+    tickers = [t for t in (params.get("ticker") or "").split(",") if t]
+    order_id = params.get("order_id")
+
+    def fields(f: Fill | RawFillRow) -> tuple[object, object]:
+        return (f.row.get("ticker"), f.row.get("order_id")) if isinstance(f, RawFillRow) else (f.ticker, f.order_id)
+
+    chosen = sorted(
+        (f for f in [*x.fills, *x.raw_fill_rows]
+         if (not tickers or fields(f)[0] in tickers)
+         and (not order_id or fields(f)[1] == order_id)
+         and _in_window(f.ts_ms // 1000, window)),
+        key=lambda f: (-f.ts_ms, -f.seq),
+    )
+    return paginate(chosen, lambda f: (-f.ts_ms, -f.seq), page)
+
+
+def trades(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Page[Trade]:
+    """The public tape, newest first (`GET /markets/trades`)."""
+    window = _ts_window(params)
+    ticker = params.get("ticker")
+    chosen = sorted(
+        (t for t in x.trades if (not ticker or t.ticker == ticker) and _in_window(t.ts_ms // 1000, window)),
+        key=lambda t: (-t.ts_ms, -t.seq),
+    )
+    return paginate(chosen, lambda t: (-t.ts_ms, -t.seq), page)
 
 
 def orders(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Page[Order]:

@@ -18,12 +18,11 @@ Model choices (documented because a reconciler depends on them):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from services.venue_sim.domain.clock import Clock
 from services.venue_sim.domain.polymarket_math import (
@@ -167,6 +166,18 @@ class Trade:
 
 
 @dataclass(frozen=True)
+class InjectedTradeRow:
+    """A raw CLOB `/data/trades` row put there by the admin API (e.g. a malformed one).
+
+    Served verbatim among our trades; it never touches positions or the balance.
+    """
+
+    seq: int
+    match_ms: int
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class PlaceResult:
     order_id: str
     status: Literal["live", "matched", "delayed"]
@@ -193,6 +204,7 @@ class PolymarketExchange:
         self.books: dict[str, Book] = {}
         self.orders: dict[str, Order] = {}
         self.trades: list[Trade] = []
+        self.injected_trade_rows: list[InjectedTradeRow] = []
         self.starting_collateral = ZERO
         self._seq = 0
         self._failed_per_10k = int(Decimal(str(config.failed_share)) * 10_000)
@@ -237,6 +249,24 @@ class PolymarketExchange:
         trade = self._new_trade(token_id, side, size, price, when, "TAKER", "", _hex_id("ext", self._seq), "")
         trade.will_fail = will_fail
         return trade
+
+    def inject_trade_row(self, row: dict[str, Any]) -> InjectedTradeRow:
+        """Append `row` to our CLOB trades as is; `match_time`/`last_update` default to now.
+
+        It sorts and filters by its `match_time` when that is unix seconds, else by now.
+        """
+        now_ms = self.clock.now_ms()
+        row = dict(row)
+        row.setdefault("match_time", str(now_ms // 1000))
+        row.setdefault("last_update", str(now_ms // 1000))
+        try:
+            match_ms = int(str(row["match_time"])) * 1000
+        except ValueError:
+            match_ms = now_ms
+        self._seq += 1
+        injected = InjectedTradeRow(self._seq, match_ms, row)
+        self.injected_trade_rows.append(injected)
+        return injected
 
     def resolve_market(self, condition_id: str, winner_outcome: str) -> Market:
         market = self.markets[condition_id]
@@ -537,6 +567,7 @@ class PolymarketExchange:
                  "order_id": t.order_id}
                 for t in self.trades
             ],
+            "injected_trade_rows": [i.row for i in self.injected_trade_rows],
             "markets": [
                 {"condition_id": m.condition_id, "question": m.question, "slug": m.slug,
                  "resolved": m.winner_index is not None,
@@ -545,22 +576,3 @@ class PolymarketExchange:
             ],
         }
 
-
-def encode_cursor(offset: int) -> str:
-    """CLOB cursors are base64 of the decimal offset: "MA==" is 0, "LTE=" (-1) means done."""
-    return base64.b64encode(str(offset).encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        value = int(base64.b64decode(cursor, validate=True).decode())
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError(f"invalid cursor {cursor!r}") from None
-    if value < 0:
-        raise ValueError("cursor is past the end")
-    return value
-
-
-END_CURSOR = encode_cursor(-1)

@@ -1,20 +1,21 @@
 """`/_sim` admin API (never part of a venue protocol; no auth), mounted on every sim host.
 
 Shared: state, scenario reset, faults, clock. Kalshi: outside trades, crossing resting orders,
-settlement, request counts, rate-limit tier. Polymarket admin lives in polymarket_http.py.
+settlement, request counts, rate-limit tier. Polymarket admin lives in polymarket_admin.py.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 
-from services.venue_sim.domain import kalshi_wire as wire
+from services.venue_sim.adapters import kalshi_wire as wire
 from services.venue_sim.domain.clock import ManualClock
-from services.venue_sim.domain.kalshi_units import ONE, ZERO, KalshiError, dollars
+from services.venue_sim.domain.kalshi_units import ONE, ZERO, KalshiError, dollars, iso
 from services.venue_sim.domain.simulator import Simulator
 from services.venue_sim.scenarios.demo import SCENARIOS, load_scenario
 
@@ -29,10 +30,10 @@ def _json(body: Any, status: int = 200) -> Response[bytes]:
     return Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
 
 
-async def _body(request: Request) -> dict:
+async def _body(request: Request, parse_float: Callable[[str], Any] = Decimal) -> dict:
     raw = await request.body()
     try:
-        body = json.loads(raw, parse_float=Decimal) if raw else {}
+        body = json.loads(raw, parse_float=parse_float) if raw else {}
     except ValueError:
         raise AdminError(400, "invalid JSON body") from None
     if not isinstance(body, dict):
@@ -204,9 +205,35 @@ def admin_router(sim: Simulator) -> Router:
         result = body.get("result")
         if result not in ("yes", "no"):
             raise AdminError(400, "result must be yes or no")
-        settled = sim.kalshi.settle(ticker, result)
-        return _json({"market": wire.market_json(sim.kalshi.market(ticker)),
+        observed = body.get("expiration_value", "")
+        if not isinstance(observed, str):
+            raise AdminError(400, "expiration_value must be a string (the value the result was decided on)")
+        settled = sim.kalshi.settle(ticker, result, expiration_value=observed)
+        return _json({"market": wire.market_json(sim.kalshi, sim.kalshi.market(ticker)),
                       "settlements": [wire.settlement_json(s) for s in settled]})
+
+    @post("/kalshi/fills/malformed", status_code=201)
+    async def k_malformed_fill(request: Request) -> Response[bytes]:
+        """A garbage row in the account's fills (for testing a reader's quarantine): the given
+        `row` verbatim, or a real-looking fill whose `count_fp` is not a number."""
+        # Plain floats, not Decimal: the row is echoed as given (JSON numbers), never used as money.
+        body = await _body(request, parse_float=float)
+        x, now = sim.kalshi, sim.clock.now_ms()
+        if "row" in body:
+            row = body["row"]
+            if not isinstance(row, dict):
+                raise AdminError(400, "row must be a JSON object")
+            row.setdefault("ts", now // 1000)
+            row.setdefault("created_time", iso(now))
+        else:
+            if not x.markets:
+                raise AdminError(409, "no Kalshi market to attach a fill to; load a scenario first")
+            row = wire.malformed_fill_row(len(x.raw_fill_rows) + 1, min(x.markets), now)
+        ts = row["ts"]
+        # Listed by its own `ts` when that is a usable time, else by when it was injected.
+        ts_ms = ts * 1000 if isinstance(ts, int) and not isinstance(ts, bool) else now
+        x.add_raw_fill_row(row, ts_ms)
+        return _json({"fill_id": row.get("fill_id")}, 201)
 
     def admin_error(_: Request, exc: AdminError) -> Response[bytes]:
         return _json({"error": str(exc)}, exc.status)
@@ -217,7 +244,7 @@ def admin_router(sim: Simulator) -> Router:
     return Router(
         path="/_sim",
         route_handlers=[state, scenario, set_faults, clear_faults, advance, k_state, k_requests,
-                        k_requests_reset, k_tier, k_external, k_trade, k_liquidity, k_settle],
+                        k_requests_reset, k_tier, k_external, k_trade, k_liquidity, k_settle, k_malformed_fill],
         exception_handlers={AdminError: admin_error, KalshiError: kalshi_error},
     )
 

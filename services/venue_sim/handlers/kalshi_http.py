@@ -18,9 +18,9 @@ from litestar import Litestar, Request, Response, Router, delete, get, post
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from services.venue_sim.adapters import kalshi_wire as wire
 from services.venue_sim.adapters.kalshi_auth import KalshiAuthenticator
 from services.venue_sim.domain import kalshi_queries as queries
-from services.venue_sim.domain import kalshi_wire as wire
 from services.venue_sim.domain.kalshi_pages import PageRequest, paginate, parse_page_request
 from services.venue_sim.domain.kalshi_units import KalshiError, parse_count, parse_price
 from services.venue_sim.domain.rate_limit import COST, TIERS
@@ -190,11 +190,7 @@ def kalshi_routes(sim: Simulator) -> list:
     @delete("/portfolio/events/orders/{order_id:str}", status_code=200)
     async def cancel_order(request: Request, order_id: str) -> Response[bytes]:
         order, reduced = sim.kalshi.cancel_order(order_id, request.query_params.get("market_ticker"))
-        response = _json({
-            "order_id": order.order_id,
-            "client_order_id": order.client_order_id,
-            "reduced_by": wire.count_fp(reduced),
-        })
+        response = _json(wire.cancel_order_json(order, reduced, sim.clock.now_ms()))
         await _maybe_hang(sim)
         return response
 
@@ -228,11 +224,17 @@ def kalshi_routes(sim: Simulator) -> list:
             key=lambda m: m.ticker,
         )
         result = paginate(chosen, lambda m: (m.ticker,), page)
-        return _json({"markets": [wire.market_json(m) for m in result.items], "cursor": result.cursor})
+        return _json({"markets": [wire.market_json(sim.kalshi, m) for m in result.items], "cursor": result.cursor})
+
+    @get("/markets/trades")
+    async def trades(request: Request) -> Response[bytes]:
+        params = _params(request)
+        page = queries.trades(sim.kalshi, params, parse_page_request(params.get("cursor"), params.get("limit")))
+        return _json({"trades": [wire.trade_json(t) for t in page.items], "cursor": page.cursor})
 
     @get("/markets/{ticker:str}")
     async def market(ticker: str) -> Response[bytes]:
-        return _json({"market": wire.market_json(sim.kalshi.market(ticker))})
+        return _json({"market": wire.market_json(sim.kalshi, sim.kalshi.market(ticker))})
 
     @get("/markets/{ticker:str}/orderbook")
     async def orderbook(request: Request, ticker: str) -> Response[bytes]:
@@ -246,15 +248,10 @@ def kalshi_routes(sim: Simulator) -> list:
         ev = sim.kalshi.events.get(event_ticker)
         if ev is None:
             raise KalshiError(404, "not_found", "not found", f"event {event_ticker} not found")
-        ms = sorted((m for m in sim.kalshi.markets.values() if m.event_ticker == event_ticker), key=lambda m: m.ticker)
-        return _json({
-            "event": {"event_ticker": ev.event_ticker, "series_ticker": ev.series_ticker, "title": ev.title,
-                      "sub_title": ev.sub_title, "category": ev.category, "mutually_exclusive": False},
-            "markets": [wire.market_json(m) for m in ms],
-        })
+        return _json(wire.event_json(sim.kalshi, ev))
 
     return [balance, positions, fills, orders, get_order, settlements, create_order, cancel_order, limits,
-            exchange_status, markets, market, orderbook, event]
+            exchange_status, markets, trades, market, orderbook, event]
 
 
 def _check_types(body: dict) -> str:

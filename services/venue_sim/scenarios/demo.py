@@ -12,7 +12,7 @@ Kalshi demo (seeded; same seed -> same ids, prices, times), aligned with polymar
 | KXSB-27-KC                   | -250     | will-the-kansas-city-chiefs-win-super-bowl-lxi (YES 400) |
 | KXHIGHNY-26DEC01-B45         | +75      | none: a Kalshi-only weather market (no mapping)   |
 | KXBTCMAXY-26-150000          | flat     | will-bitcoin-reach-150000-by-december-31-2026 (dust) |
-| KXCPIYOY-26OCT-T3.0          | settled  | none; held +120 YES, settled NO (a settlement row) |
+| KXCPIYOY-26OCT-T3.0          | settled  | will-us-cpi-inflation-be-above-3pt0-for-october-2026 (NO 300, resolved No); Kalshi held +120 YES, settled NO (a settlement row) |
 
 Bot-made orders carry client_order_id "trueup-demo-<n>"; the orphan's orders have "".
 One resting bot order: KXFEDDECISION-26DEC-C25 bid 50 @ 0.6000 GTC. 267 fills over 30 days
@@ -46,37 +46,61 @@ class DemoMarket:
     close_days: int
     target: int  # final signed position (+YES / -NO)
     fills: int  # fills in the history
+    rules_primary: str
     by_hand: bool = False  # traded outside the bot (the ledger's orphan)
 
 
+# One winner per election, meeting, season and temperature bracket (mutually exclusive); the
+# Bitcoin and CPI thresholds nest, so several of their markets can resolve yes together.
 EVENTS = (
-    Event("KXPRESPERSON-28", "KXPRESPERSON", "2028 U.S. presidential election winner", "Who will win?", "Elections"),
-    Event("KXFEDDECISION-26DEC", "KXFEDDECISION", "Fed decision in December 2026", "Dec 16, 2026", "Economics"),
-    Event("KXSB-27", "KXSB", "Super Bowl LXI champion", "Pro football", "Sports"),
-    Event("KXHIGHNY-26DEC01", "KXHIGHNY", "Highest temperature in NYC on Dec 1, 2026", "Central Park", "Climate"),
-    Event("KXBTCMAXY-26", "KXBTCMAXY", "How high will Bitcoin get in 2026?", "Before Jan 1, 2027", "Crypto"),
-    Event("KXCPIYOY-26OCT", "KXCPIYOY", "CPI year-over-year in October 2026", "BLS release", "Economics"),
+    Event("KXPRESPERSON-28", "KXPRESPERSON", "2028 U.S. presidential election winner", "Who will win?", "Elections",
+          True, ("Certified results of the 2028 U.S. presidential election",
+                 "https://www.archives.gov/electoral-college")),
+    Event("KXFEDDECISION-26DEC", "KXFEDDECISION", "Fed decision in December 2026", "Dec 16, 2026", "Economics",
+          True, ("Federal Reserve FOMC statement", "https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm")),
+    Event("KXSB-27", "KXSB", "Super Bowl LXI champion", "Pro football", "Sports",
+          True, ("NFL official results", "https://www.nfl.com/")),
+    Event("KXHIGHNY-26DEC01", "KXHIGHNY", "Highest temperature in NYC on Dec 1, 2026", "Central Park", "Climate",
+          True, ("National Weather Service Daily Climate Report, Central Park", "https://www.weather.gov/okx/")),
+    Event("KXBTCMAXY-26", "KXBTCMAXY", "How high will Bitcoin get in 2026?", "Before Jan 1, 2027", "Crypto",
+          False, ("CF Benchmarks Bitcoin Real Time Index", "https://www.cfbenchmarks.com/")),
+    Event("KXCPIYOY-26OCT", "KXCPIYOY", "CPI year-over-year in October 2026", "BLS release", "Economics",
+          False, ("Bureau of Labor Statistics CPI release", "https://www.bls.gov/cpi/")),
 )
 
 MARKETS = (
     DemoMarket("KXPRESPERSON-28-JVAN", "KXPRESPERSON-28", "Will JD Vance win the 2028 presidential election?",
-               "JD Vance", Decimal("0.30"), 720, 900, 70),
+               "JD Vance", Decimal("0.30"), 720, 900, 70,
+               "If JD Vance wins the 2028 U.S. presidential election, then the market resolves to Yes."),
     DemoMarket("KXPRESPERSON-28-GNEW", "KXPRESPERSON-28", "Will Gavin Newsom win the 2028 presidential election?",
-               "Gavin Newsom", Decimal("0.19"), 720, -150, 12, by_hand=True),
+               "Gavin Newsom", Decimal("0.19"), 720, -150, 12,
+               "If Gavin Newsom wins the 2028 U.S. presidential election, then the market resolves to Yes.",
+               by_hand=True),
     DemoMarket("KXFEDDECISION-26DEC-C25", "KXFEDDECISION-26DEC", "Will the Fed cut rates by 25 bps in December 2026?",
-               "Cut 25bps", Decimal("0.63"), 24, 500, 60),
+               "Cut 25bps", Decimal("0.63"), 24, 500, 60,
+               "If the Federal Reserve cuts the upper bound of the federal funds target range by exactly 25 bps "
+               "at its December 2026 meeting, then the market resolves to Yes."),
     DemoMarket("KXFEDDECISION-26DEC-H0", "KXFEDDECISION-26DEC", "Will the Fed hold rates in December 2026?",
-               "Hold", Decimal("0.32"), 24, -200, 40),
+               "Hold", Decimal("0.32"), 24, -200, 40,
+               "If the Federal Reserve leaves the federal funds target range unchanged at its December 2026 "
+               "meeting, then the market resolves to Yes."),
     DemoMarket("KXSB-27-KC", "KXSB-27", "Will Kansas City win Super Bowl LXI?", "Kansas City", Decimal("0.17"),
-               84, -250, 40),
+               84, -250, 40, "If the Kansas City Chiefs win Super Bowl LXI, then the market resolves to Yes."),
     DemoMarket("KXHIGHNY-26DEC01-B45", "KXHIGHNY-26DEC01", "Will the high temp in NYC be 44-45° on Dec 1, 2026?",
-               "44° to 45°", Decimal("0.22"), 9, 75, 20),
+               "44° to 45°", Decimal("0.22"), 9, 75, 20,
+               "If the highest temperature recorded in Central Park, New York on Dec 1, 2026 is between 44° and "
+               "45° Fahrenheit inclusive, then the market resolves to Yes."),
     DemoMarket("KXBTCMAXY-26-150000", "KXBTCMAXY-26", "Will Bitcoin reach $150,000 in 2026?", "Above $150,000",
-               Decimal("0.24"), 39, 0, 0),
+               Decimal("0.24"), 39, 0, 0,
+               "If the price of Bitcoin is above $150,000.00 at any time before Jan 1, 2027, then the market "
+               "resolves to Yes."),
     DemoMarket("KXCPIYOY-26OCT-T3.0", "KXCPIYOY-26OCT", "Will CPI YoY be above 3.0% for October 2026?",
-               "Above 3.0%", Decimal("0.41"), 20, 120, 25),
+               "Above 3.0%", Decimal("0.41"), -5, 120, 25,
+               "If the year-over-year change in the CPI-U for October 2026 is above 3.0%, then the market resolves "
+               "to Yes."),
 )
-SETTLED = {"KXCPIYOY-26OCT-T3.0": "no"}
+# Settled markets: result and the observed value it was decided on.
+SETTLED = {"KXCPIYOY-26OCT-T3.0": ("no", "2.9%")}
 RESTING = ("KXFEDDECISION-26DEC-C25", "bid", Decimal("50"), Decimal("0.60"))
 
 
@@ -85,8 +109,11 @@ def load_markets(x: KalshiExchange, rng: random.Random) -> None:
     for event in EVENTS:
         x.add_event(event)
     for m in MARKETS:
+        source, url = x.events[m.event_ticker].settlement_source or ("", "")
         x.add_market(Market(m.ticker, m.event_ticker, m.title, m.yes_sub_title, f"Not {m.yes_sub_title}",
-                            open_time_ms=now - 60 * DAY_MS, close_time_ms=now + m.close_days * DAY_MS))
+                            open_time_ms=now - 60 * DAY_MS, close_time_ms=now + m.close_days * DAY_MS,
+                            created_ms=now - 61 * DAY_MS, rules_primary=m.rules_primary,
+                            rules_secondary=f"The result is taken from the {source} ({url})."))
         _seed_book(x, m.ticker, m.mid, rng)
 
 
@@ -116,8 +143,8 @@ def load_kalshi_demo(x: KalshiExchange, seed: int) -> None:
     for n, (ts, ticker, side, count, price, by_hand) in enumerate(sorted(trades, key=lambda t: (t[0], t[1]))):
         x.external_trade(ticker, side, count, price, ts_ms=ts, is_taker=rng.random() < 0.7,
                          client_order_id="" if by_hand else f"trueup-demo-{n:04d}")
-    for ticker, result in SETTLED.items():
-        x.settle(ticker, result)
+    for ticker, (result, observed) in SETTLED.items():
+        x.settle(ticker, result, expiration_value=observed)
     ticker, side, count, price = RESTING
     x.place_order(ticker=ticker, client_order_id="trueup-demo-resting-0001", side=side, count=count, price=price,
                   time_in_force="good_till_canceled")

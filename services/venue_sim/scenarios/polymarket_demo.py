@@ -11,6 +11,8 @@ Events (the Kalshi leg, where there is one, is the same real-world question):
 - No Kalshi counterpart: "Will Taylor Swift release a new studio album in 2026?" YES 250.
 - Dust: "Will Bitcoin reach $150,000 by December 31, 2026?" YES 0.42 shares, hidden by the
   Data API's default sizeThreshold=1.
+- Resolved: "Will US CPI inflation be above 3.0% for October 2026?" NO 300, resolved No (the
+  Kalshi demo's settled KXCPIYOY-26OCT-T3.0 is the same question): redeemable at 1 a share.
 - One resting GTC bid (Vance YES, 200 @ 0.25) placed outside the bot: an orphaned open order.
 
 History trades are forced to settle CONFIRMED (except the one FAILED buy) so the positions
@@ -41,6 +43,7 @@ class DemoMarket:
     end_date: str
     yes_mid: Decimal
     neg_risk: bool = False
+    winner: str | None = None  # the outcome it resolved to, for a market already decided
 
 
 ELECTION = "presidential-election-winner-2028"
@@ -69,6 +72,9 @@ MARKETS = (
     DemoMarket("will-bitcoin-reach-150000-by-december-31-2026",
                "Will Bitcoin reach $150,000 by December 31, 2026?", "what-price-will-bitcoin-hit-in-2026", 39904,
                "2026-12-31", Decimal("0.23")),
+    DemoMarket("will-us-cpi-inflation-be-above-3pt0-for-october-2026",
+               "Will US CPI inflation be above 3.0% for October 2026?", "us-cpi-inflation-october-2026", 42310,
+               "2026-11-12", Decimal("0.38"), winner="No"),
 )
 
 # (market slug, outcome, final size, number of history trades, buy price anchor)
@@ -80,6 +86,7 @@ HOLDINGS = (
     ("will-the-kansas-city-chiefs-win-super-bowl-lxi", "Yes", Decimal("400"), 40, Decimal("0.18")),
     ("will-taylor-swift-release-a-new-studio-album-in-2026", "Yes", Decimal("250"), 30, Decimal("0.37")),
     ("will-bitcoin-reach-150000-by-december-31-2026", "Yes", Decimal("0.42"), 20, Decimal("0.21")),
+    ("will-us-cpi-inflation-be-above-3pt0-for-october-2026", "No", Decimal("300"), 12, Decimal("0.62")),
 )
 
 
@@ -103,7 +110,8 @@ def load_polymarket_demo(exchange: PolymarketExchange, seed: int) -> None:
             neg_risk=m.neg_risk,
         )
         exchange.add_market(market)
-        _seed_books(exchange, market, m.yes_mid, rng)
+        if m.winner is None:  # a resolved market's book is gone
+            _seed_books(exchange, market, m.yes_mid, rng)
 
     start = now - 30 * DAY_MS
     for slug, outcome, final, count, anchor in HOLDINGS:
@@ -115,6 +123,10 @@ def load_polymarket_demo(exchange: PolymarketExchange, seed: int) -> None:
         token_id_for("will-the-kansas-city-chiefs-win-super-bowl-lxi", "Yes"), "BUY", Decimal("10"),
         Decimal("0.17"), match_ms=now - 2 * HOUR_MS, will_fail=True,
     )
+    # Resolved after its history was traded (resolving clears the market's book).
+    for m in MARKETS:
+        if m.winner is not None:
+            exchange.resolve_market(condition_id_for(m.slug), m.winner)
     # Leave about 2,500 USDC free whatever the history cost.
     exchange.set_collateral(Decimal("2500") - (exchange.collateral() - exchange.starting_collateral))
     _orphan_order(exchange, token_id_for(MARKETS[0].slug, "Yes"), now)

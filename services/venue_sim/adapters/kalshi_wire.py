@@ -1,23 +1,44 @@
-"""Kalshi Trade API v2 JSON shapes (fixed-point strings, as the API sends them since 2026-03)."""
+"""Kalshi Trade API v2 JSON shapes (fixed-point strings, as the API sends them since 2026-03).
+
+Every field the official SDK (kalshi-python-async) requires is present; tests/conformance
+parses these through it. The sim is one exchange shard: `exchange_index` is always 0.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from services.venue_sim.domain.kalshi import Fill, KalshiExchange, Order, Settlement
+from services.venue_sim.domain.kalshi import (
+    Fill,
+    KalshiExchange,
+    Order,
+    RawFillRow,
+    Settlement,
+    Trade,
+    outcome_side,
+)
 from services.venue_sim.domain.kalshi_account import Position
-from services.venue_sim.domain.kalshi_market import Market
+from services.venue_sim.domain.kalshi_market import Event, Market
 from services.venue_sim.domain.kalshi_units import ONE, ZERO, cents, count_fp, dollars, iso
 
 USER_ID = "sim-user-0001"
+EXCHANGE_INDEX = 0
+DAY_MS = 86_400_000
 
 
 def _opt_dollars(value: Decimal | None) -> str:
     return dollars(value if value is not None else ZERO)
 
 
-def market_json(m: Market) -> dict:
+def _yes_ask(m: Market) -> str:
+    no_bid = m.best("no")  # a YES ask is the complement of the best NO bid
+    return dollars(ONE - no_bid) if no_bid is not None else dollars(ONE)
+
+
+def market_json(x: KalshiExchange, m: Market) -> dict:
+    now = x.clock.now_ms()
     yes_bid, no_bid = m.best("yes"), m.best("no")
+    settled = m.settled_ms is not None
     return {
         "ticker": m.ticker,
         "event_ticker": m.event_ticker,
@@ -26,22 +47,59 @@ def market_json(m: Market) -> dict:
         "subtitle": m.yes_sub_title,
         "yes_sub_title": m.yes_sub_title,
         "no_sub_title": m.no_sub_title,
-        "status": m.status,
-        "result": m.result,
+        "created_time": iso(m.created_ms),  # type: ignore[arg-type]
+        "updated_time": iso(m.updated_ms),
         "open_time": iso(m.open_time_ms),
         "close_time": iso(m.close_time_ms),
+        "expected_expiration_time": iso(m.close_time_ms),
         "expiration_time": iso(m.close_time_ms),
-        "settlement_ts": iso(m.settled_ms) if m.settled_ms is not None else None,
+        "latest_expiration_time": iso(m.latest_expiration_ms),
+        "settlement_timer_seconds": m.settlement_timer_seconds,
+        "status": m.status,
+        "result": m.result,
+        "settlement_ts": iso(m.settled_ms) if settled else None,  # type: ignore[arg-type]
+        "settlement_value_dollars": dollars(ONE if m.result == "yes" else ZERO) if settled else None,
         "yes_bid_dollars": _opt_dollars(yes_bid),
-        "yes_ask_dollars": dollars(ONE - no_bid) if no_bid is not None else dollars(ONE),
+        "yes_bid_size_fp": count_fp(m.best_size("yes")),
+        "yes_ask_dollars": _yes_ask(m),
+        "yes_ask_size_fp": count_fp(m.best_size("no")),
         "no_bid_dollars": _opt_dollars(no_bid),
         "no_ask_dollars": dollars(ONE - yes_bid) if yes_bid is not None else dollars(ONE),
         "last_price_dollars": _opt_dollars(m.last_price),
         "volume_fp": count_fp(m.volume),
+        "volume_24h_fp": count_fp(x.volume_since(m.ticker, now - DAY_MS)),
+        "open_interest_fp": count_fp(m.open_interest),
+        "notional_value_dollars": dollars(ONE),  # a contract pays $1
+        # The sim keeps no history of its books (they move only when someone trades or quotes),
+        # so a day ago's quote is today's; the previous price is the tape's, as of a day ago.
+        "previous_yes_bid_dollars": _opt_dollars(yes_bid),
+        "previous_yes_ask_dollars": _yes_ask(m),
+        "previous_price_dollars": _opt_dollars(x.price_before(m.ticker, now - DAY_MS)),
+        "settlement_bounds_type": "default",
+        "expiration_value": m.expiration_value,
+        "rules_primary": m.rules_primary,
+        "rules_secondary": m.rules_secondary,
         "price_level_structure": "linear_cent",
+        "price_ranges": [{"start": dollars(ZERO), "end": dollars(ONE), "step": dollars(m.tick)}],
         "tick_size_dollars": dollars(m.tick),
         "fractional_trading_enabled": m.fractional,
         "can_close_early": True,
+        "exchange_index": EXCHANGE_INDEX,
+    }
+
+
+def event_json(x: KalshiExchange, ev: Event) -> dict:
+    markets = sorted((m for m in x.markets.values() if m.event_ticker == ev.event_ticker), key=lambda m: m.ticker)
+    sources = [{"name": ev.settlement_source[0], "url": ev.settlement_source[1]}] if ev.settlement_source else []
+    return {
+        "event": {
+            "event_ticker": ev.event_ticker, "series_ticker": ev.series_ticker, "title": ev.title,
+            "sub_title": ev.sub_title, "category": ev.category, "mutually_exclusive": ev.mutually_exclusive,
+            # Kalshi nets collateral across an exclusive event's markets (MECNET), else per market.
+            "collateral_return_type": "MECNET" if ev.mutually_exclusive else "DIRECNET",
+            "settlement_sources": sources, "exchange_index": EXCHANGE_INDEX,
+        },
+        "markets": [market_json(x, m) for m in markets],
     }
 
 
@@ -63,7 +121,7 @@ def order_json(o: Order) -> dict:
         "type": "limit",
         "side": "yes",
         "action": "buy" if o.side == "bid" else "sell",
-        "outcome_side": "yes",
+        "outcome_side": outcome_side(o.side),
         "book_side": o.side,
         "yes_price_dollars": dollars(o.price),
         "no_price_dollars": dollars(ONE - o.price),
@@ -82,6 +140,7 @@ def order_json(o: Order) -> dict:
         "expiration_time": iso(o.expiration_ms) if o.expiration_ms else None,
         "created_time": iso(o.created_ms),
         "last_update_time": iso(o.updated_ms),
+        "exchange_index": EXCHANGE_INDEX,
     }
 
 
@@ -100,14 +159,22 @@ def create_order_json(o: Order, fills: list[Fill], ts_ms: int) -> dict:
     return body
 
 
-def fill_json(f: Fill) -> dict:
+def cancel_order_json(o: Order, reduced: Decimal, ts_ms: int) -> dict:
+    return {"order_id": o.order_id, "client_order_id": o.client_order_id, "reduced_by": count_fp(reduced),
+            "ts_ms": ts_ms}
+
+
+def fill_json(f: Fill | RawFillRow) -> dict:
+    if isinstance(f, RawFillRow):
+        return f.row  # verbatim, however broken: that is what it is for
     return {
         "fill_id": f.fill_id,
         "trade_id": f.fill_id,
         "order_id": f.order_id,
         "ticker": f.ticker,
         "market_ticker": f.ticker,
-        "outcome_side": "yes",
+        "exchange_index": EXCHANGE_INDEX,
+        "outcome_side": outcome_side(f.book_side),
         "book_side": f.book_side,
         "side": "yes",
         "action": "buy" if f.book_side == "bid" else "sell",
@@ -121,9 +188,48 @@ def fill_json(f: Fill) -> dict:
     }
 
 
+def malformed_fill_row(n: int, ticker: str, ts_ms: int) -> dict:
+    """A fill that looks real in every field but one: `count_fp` is not a number."""
+    return {
+        "fill_id": f"malformed-{n}",
+        "trade_id": f"malformed-{n}",
+        "order_id": f"malformed-order-{n}",
+        "ticker": ticker,
+        "market_ticker": ticker,
+        "exchange_index": EXCHANGE_INDEX,
+        "outcome_side": "yes",
+        "book_side": "bid",
+        "side": "yes",
+        "action": "buy",
+        "count_fp": "not-a-number",
+        "yes_price_dollars": "0.5000",
+        "no_price_dollars": "0.5000",
+        "is_taker": True,
+        "fee_cost": "0.0000",
+        "created_time": iso(ts_ms),
+        "ts": ts_ms // 1000,
+    }
+
+
+def trade_json(t: Trade) -> dict:
+    return {
+        "trade_id": t.trade_id,
+        "ticker": t.ticker,
+        "count_fp": count_fp(t.count),
+        "yes_price_dollars": dollars(t.yes_price),
+        "no_price_dollars": dollars(ONE - t.yes_price),
+        "taker_side": outcome_side(t.taker_book_side),  # deprecated alias of taker_outcome_side
+        "taker_outcome_side": outcome_side(t.taker_book_side),
+        "taker_book_side": t.taker_book_side,
+        "created_time": iso(t.ts_ms),
+        "is_block_trade": False,
+    }
+
+
 def position_json(p: Position, resting_orders: int) -> dict:
     return {
         "ticker": p.ticker,
+        "exchange_index": EXCHANGE_INDEX,
         "position_fp": count_fp(p.signed),
         "total_traded_dollars": dollars(p.total_traded),
         "market_exposure_dollars": dollars(p.exposure),
@@ -148,6 +254,7 @@ def event_position_json(event_ticker: str, positions: list[Position]) -> dict:
 def settlement_json(s: Settlement) -> dict:
     return {
         "ticker": s.ticker,
+        "exchange_index": EXCHANGE_INDEX,
         "event_ticker": s.event_ticker,
         "market_result": s.result,
         "yes_count_fp": count_fp(s.yes_count),

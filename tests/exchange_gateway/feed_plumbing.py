@@ -1,0 +1,69 @@
+"""Real Postgres + NATS for the gateway's feed pollers, and a consumer that records what reached the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from services.exchange_gateway import main as gateway_main
+from shared.bus import Bus
+from shared.contracts import Alert, Fill, SettlementRecorded, subjects
+from shared.db import apply_migrations, create_pool
+
+
+@dataclass
+class BusRecord:
+    """Everything the gateway put on the fills, settlements and alerts subjects, as a consumer sees it."""
+
+    fills: list[Fill] = field(default_factory=list)
+    settlements: list[SettlementRecorded] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+    async def fill(self, event: Fill) -> None:
+        self.fills.append(event)
+
+    async def settlement(self, event: SettlementRecorded) -> None:
+        self.settlements.append(event)
+
+    async def alert(self, event: Alert) -> None:
+        self.alerts.append(event)
+
+
+@dataclass
+class Plumbing:
+    pool: asyncpg.Pool
+    bus: Bus
+    seen: BusRecord
+
+
+async def feed_plumbing(nats_url: str, database_url: str) -> AsyncIterator[Plumbing]:
+    namespace = f"f{uuid.uuid4().hex[:10]}"
+    schema = f"gw_{uuid.uuid4().hex[:8]}"
+    pool = await create_pool(database_url, schema=schema)
+    await apply_migrations(pool, schema, gateway_main.MIGRATIONS)
+    publisher = Bus(nats_url, namespace, "exchange-gateway")
+    listener = Bus(nats_url, namespace, "ledger")
+    seen = BusRecord()
+    listener.consume(subjects.FILLS + ".>", Fill, f"fills-{namespace}", seen.fill)
+    listener.consume(subjects.SETTLEMENTS + ".>", SettlementRecorded, f"settlements-{namespace}", seen.settlement)
+    listener.consume(subjects.ALERTS, Alert, f"alerts-{namespace}", seen.alert)
+    await publisher.start()
+    await listener.start()
+    try:
+        yield Plumbing(pool, publisher, seen)
+    finally:
+        await listener.stop()
+        await publisher.stop()
+        await pool.close()
+
+
+async def quiet(events: list, expected: int, timeout: float = 15.0) -> None:
+    """Wait until `expected` events arrived, then a little longer: a duplicate would arrive now."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(events) < expected and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
