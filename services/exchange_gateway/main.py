@@ -36,7 +36,9 @@ def build() -> Service:
     settings = load_settings(GatewaySettings)
     clients = build_venue_clients(settings)
     service = Service(SERVICE_NAME, settings, schema=SCHEMA, migrations=MIGRATIONS)
-    queries = VenueQueries(clients, service.bus, settings.positions_cache_ttl_seconds)
+    # An answer is bounded like one venue read, so it always reaches the API inside its wait.
+    queries = VenueQueries(clients, service.bus, settings.positions_cache_ttl_seconds,
+                           answer_deadline_seconds=settings.venue_read_deadline_seconds)
     queries.register(service.bus)
     # Snapshot facts go out in the background: stopping waits for the ones still pending.
     service.on_stop(queries.facts.drain)

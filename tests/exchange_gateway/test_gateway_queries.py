@@ -13,7 +13,7 @@ from services.exchange_gateway.handlers.marks import SNAPSHOT_REUSE_ROUNDS, publ
 from services.exchange_gateway.handlers.queries import VenueQueries
 from services.venue_sim.testing import running_sim
 from shared.bus import Bus
-from shared.contracts import ExternalPositionsSnapshot, FillsPageRequest, OrderLookupRequest, PositionsRequest, subjects
+from shared.contracts import BalancesRequest, ExternalPositionsSnapshot, FillsPageRequest, OrderLookupRequest, PositionsRequest, subjects
 from tests.exchange_gateway.gateway_env import gateway_settings
 
 POSITIONS = "GET /trade-api/v2/portfolio/positions"
@@ -90,6 +90,42 @@ async def test_unconfigured_venue_and_bad_requests_are_explicit_errors(bus, tmp_
         finally:
             for client in clients.values():
                 await client.aclose()
+
+
+async def test_a_fills_page_with_an_unreadable_row_says_so_and_still_carries_the_rest(bus, sim, admin, tmp_path):
+    injected = (await admin.post("/kalshi/fills/malformed", json={})).json()["fill_id"]
+    clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
+    queries = VenueQueries(clients, bus, ttl_seconds=10)
+    try:
+        page = await queries.fills_page(FillsPageRequest(venue="kalshi", limit=1000))
+        assert {f.fill_id for f in page.fills} == {f.fill_id for f in sim.sim.kalshi.fills}
+        assert page.error is not None and page.error.code == "unreadable_rows" and injected in page.error.message
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+async def test_a_slow_venue_gets_an_explicit_incomplete_answer_inside_the_deadline(bus, sim, tmp_path):
+    # Every Kalshi call takes 1.5 s, so the paged holdings read (several calls) cannot finish in
+    # 1 s: the asker must hear "not read in time" from the gateway, not time out on the bus.
+    sim.sim.faults.set("kalshi", latency_ms=1500)
+    clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
+    queries = VenueQueries(clients, bus, ttl_seconds=10, answer_deadline_seconds=1)
+    try:
+        reply = await queries.positions(PositionsRequest(venues=("kalshi",)))
+        (snapshot,) = reply.snapshots
+        assert (snapshot.complete, snapshot.status, snapshot.positions) == (False, "error", ())
+        assert "not read within 1 s" in (snapshot.error or "")
+
+        balances = await queries.balances(BalancesRequest(venues=("kalshi",)))
+        assert balances.balances == () and [e.code for e in balances.errors] == ["venue_timeout"]
+
+        sim.sim.faults.clear()  # the venue recovers: the next answer is whole again
+        recovered = await queries.positions(PositionsRequest(venues=("kalshi",)))
+        assert recovered.snapshots[0].complete and recovered.snapshots[0].positions
+    finally:
+        for client in clients.values():
+            await client.aclose()
 
 
 # ---- one venue read per need: marks reuse snapshots, answers never wait for the bus ------------

@@ -147,7 +147,9 @@ def test_book_best_levels_by_price_not_position() -> None:
             "asks": [{"price": "0.31", "size": "5"}, {"price": "0.30", "size": "1"}]}
     m = mark_from_book(book)
     assert (m.best_bid, m.best_ask, m.mid, m.last) == (Decimal("0.28"), Decimal("0.30"), Decimal("0.29"), None)
-    assert mark_from_book(book, midpoint=Decimal("0.5"), last=Decimal("0.3")).mid == Decimal("0.5")
+    assert mark_from_book(book, last=Decimal("0.3")).last == Decimal("0.3")
+    one_sided = mark_from_book({**book, "asks": []})
+    assert (one_sided.best_ask, one_sided.mid) == (None, None)  # no mid without both sides
 
 
 decimals = st.decimals(min_value=Decimal("0"), max_value=Decimal("100000"), places=6, allow_nan=False)

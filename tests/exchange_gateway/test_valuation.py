@@ -55,7 +55,7 @@ def test_without_a_mid_the_venues_own_value_then_the_last_trade_then_nothing():
     resolved = value_position(position(venue="polymarket", quantity="20", cost_basis="9", market_value="20"),
                               mark(venue="polymarket", last="0.55"))
     assert resolved.valuation_source == "venue" and resolved.market_value == Decimal("20")
-    assert resolved.unrealized_pnl == Decimal("11") and resolved.mark_price is None
+    assert resolved.unrealized_pnl == Decimal("11") and resolved.mark_price == Decimal("1")
 
     one_sided = value_position(position(outcome="no", quantity="10", cost_basis="5"), mark(bid="0.40", last="0.42"))
     assert (one_sided.mark_price, one_sided.market_value, one_sided.valuation_source) == (Decimal("0.58"), Decimal("5.80"), "mark")

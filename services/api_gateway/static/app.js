@@ -6,6 +6,23 @@ function cell(text) {
   return td;
 }
 
+// One line per check (a venue feed's poll, lag and quarantine count read as one line each).
+function detailCell(detail) {
+  const td = document.createElement("td");
+  td.className = "health-detail";
+  td.append(
+    ...Object.entries(detail).map(([check, value]) => {
+      const line = document.createElement("div");
+      const name = document.createElement("span");
+      name.className = "check-name";
+      name.textContent = `${check}: `;
+      line.append(name, value);
+      return line;
+    }),
+  );
+  return td;
+}
+
 export async function refreshHealth() {
   const overall = document.getElementById("overall");
   const tbody = document.querySelector("#health tbody");
@@ -25,7 +42,7 @@ export async function refreshHealth() {
       const row = document.createElement("tr");
       const status = cell(svc.status);
       status.dataset.status = svc.status;
-      row.append(cell(name), status, cell(Object.entries(svc.detail).map(([k, v]) => `${k}: ${v}`).join(", ")));
+      row.append(cell(name), status, detailCell(svc.detail));
       return row;
     }),
   );

@@ -34,8 +34,8 @@ function markCell(venue, position) {
     return td;
   }
   if (position.valuation_source === "venue") {
-    const td = cell("venue", "num muted");
-    td.title = "no two-sided book: valued at the venue's own current value";
+    const td = cell(`${formatPrice(venue, position.mark_price)} (venue)`, "num muted");
+    td.title = "no two-sided book: valued at the venue's own current price (1 or 0 once resolved)";
     return td;
   }
   const td = cell("—", "num muted");

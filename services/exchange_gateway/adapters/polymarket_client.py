@@ -238,14 +238,14 @@ class PolymarketClient:
         return None
 
     async def fetch_marks(self, instrument_ids: list[str]) -> list[Mark]:
-        """Best bid/ask from `/book`, mid from `/midpoint` (computed from the book when the venue has
-        none), last from the book's last_trade_price. A failing token is logged and skipped."""
+        """Best bid/ask, mid and last from one `/book` read per token: the venue's `/midpoint` is the
+        same middle of the same two levels, so reading it too would double the marks' cost for
+        nothing. A failing token is logged and skipped."""
         marks: list[Mark] = []
         for token_id in instrument_ids:
             try:
                 book = await self.clob_public.get("/book", params={"token_id": token_id}, cls="clob:read")
-                mid = await self._midpoint(token_id)
-                marks.append(self._normalized(lambda: normalize.mark_from_book(book, midpoint=mid, now=self._clock())))
+                marks.append(self._normalized(lambda: normalize.mark_from_book(book, now=self._clock())))
             except VenueError as exc:
                 log.warning("polymarket_mark_failed", token_id=token_id, error=str(exc))
         return marks
@@ -318,15 +318,6 @@ class PolymarketClient:
         await self._learn_outcomes(str(r.get("asset_id") or "") for r in rows if isinstance(r, dict))
         return [self._normalized(lambda: normalize.order_from_row(r, outcome_index_of=self._outcome_index.get))
                 for r in rows]
-
-    async def _midpoint(self, token_id: str) -> Decimal | None:
-        try:
-            body = await self.clob_public.get("/midpoint", params={"token_id": token_id}, cls="clob:read")
-        except VenueError as exc:
-            if exc.status == 404:  # empty book: no midpoint
-                return None
-            raise
-        return self._decimal(body, "mid", "GET /midpoint")
 
     async def _learn_outcomes(self, token_ids: Iterable[str]) -> None:
         """Outcome index per token via `/markets-by-token` (primary token = index 0 = yes), once

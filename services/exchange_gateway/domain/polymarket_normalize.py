@@ -396,18 +396,16 @@ def _tokens(market: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
 
 
 def mark_from_book(
-    book: Mapping[str, Any], *, midpoint: Decimal | None = None, last: Decimal | None = None,
-    now: datetime | None = None,
+    book: Mapping[str, Any], *, last: Decimal | None = None, now: datetime | None = None,
 ) -> Mark:
-    """`GET /book` (+ optional `/midpoint`, last trade) -> Mark. Best levels by price, not position:
-    the CLOB lists bids ascending and asks descending (best last)."""
+    """`GET /book` (+ optional last trade) -> Mark; mid = the middle of the best levels. Best levels
+    by price, not position: the CLOB lists bids ascending and asks descending (best last)."""
     asset = _text(book, "asset_id", "book")
     where = f"book[{asset}]"
     bids = [_number(lv, "price", f"{where}.bids") for lv in _levels(book, "bids", where)]
     asks = [_number(lv, "price", f"{where}.asks") for lv in _levels(book, "asks", where)]
     best_bid, best_ask = (max(bids) if bids else None), (min(asks) if asks else None)
-    if midpoint is None and best_bid is not None and best_ask is not None:
-        midpoint = (best_bid + best_ask) / 2
+    midpoint = (best_bid + best_ask) / 2 if best_bid is not None and best_ask is not None else None
     if last is None:
         last = _optional_number(book, "last_trade_price", where)
     as_of = _unix_seconds(book, "timestamp", where) if book.get("timestamp") else (now or datetime.now(UTC))

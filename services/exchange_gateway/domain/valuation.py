@@ -49,8 +49,10 @@ def value_position(position: ExternalPosition, mark: Mark | None) -> ExternalPos
     if mid is not None:
         return _valued_at(position, held_outcome_price(position, mid), mark)
     if position.market_value is not None:
+        # The venue's per-share price behind its value (1 or 0 once resolved), so the page can show it.
+        venue_price = position.market_value / position.quantity if position.quantity else None
         return position.model_copy(update={
-            "mark_price": None, "mark_as_of": None, "valuation_source": "venue",
+            "mark_price": venue_price, "mark_as_of": None, "valuation_source": "venue",
             "unrealized_pnl": _unrealized(position.market_value, position.cost_basis),
         })
     if mark is not None and mark.last is not None:

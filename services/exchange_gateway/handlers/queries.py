@@ -57,11 +57,16 @@ class VenueQueries:
         bus: Bus,
         ttl_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        answer_deadline_seconds: float | None = None,
     ) -> None:
+        """`answer_deadline_seconds` bounds a whole answer per venue (every page, title lookup and
+        wait for an in-flight read): past it the asker gets an explicit incomplete answer while it
+        is still waiting, never a bus timeout. None: unbounded (tests that need no deadline)."""
         self.clients = clients
         self.bus = bus
         self.ttl = ttl_seconds
         self.clock = clock
+        self.answer_deadline = answer_deadline_seconds
         self._positions: dict[Venue, Cached[ExternalPositionsSnapshot]] = {}
         self._balances: dict[Venue, Cached[BalanceSnapshot | ErrorInfo]] = {}
         self._locks: dict[tuple[str, Venue], asyncio.Lock] = {}
@@ -82,8 +87,23 @@ class VenueQueries:
     # ---- positions ------------------------------------------------------------------------
 
     async def positions(self, request: PositionsRequest) -> PositionsReply:
-        snapshots = await asyncio.gather(*(self.snapshot(v, request.force_refresh) for v in request.venues))
+        snapshots = await asyncio.gather(*(self._answer_snapshot(v, request.force_refresh) for v in request.venues))
         return PositionsReply(snapshots=tuple(self.valued(s) for s in snapshots))
+
+    async def _answer_snapshot(self, venue: Venue, force_refresh: bool) -> ExternalPositionsSnapshot:
+        try:
+            async with asyncio.timeout(self.answer_deadline):
+                return await self.snapshot(venue, force_refresh)
+        except TimeoutError:
+            client = self.clients.get(venue)
+            log.warning("positions answer past its deadline", venue=venue, deadline_s=self.answer_deadline)
+            return ExternalPositionsSnapshot(
+                venue=venue, account=client.account if client else "", snapshot_time=utcnow(), complete=False,
+                status="error", error=self._late(venue, "holdings"),
+            )
+
+    def _late(self, venue: Venue, what: str) -> str:
+        return f"{venue}: {what} not read within {self.answer_deadline:g} s (the venue is slow); try again"
 
     def valued(self, snapshot: ExternalPositionsSnapshot) -> ExternalPositionsSnapshot:
         """The snapshot with each holding valued at its instrument's latest mark (same event id)."""
@@ -166,11 +186,19 @@ class VenueQueries:
     # ---- balances -------------------------------------------------------------------------
 
     async def balances(self, request: BalancesRequest) -> BalancesReply:
-        results = await asyncio.gather(*(self._balance(v, request.force_refresh) for v in request.venues))
+        results = await asyncio.gather(*(self._answer_balance(v, request.force_refresh) for v in request.venues))
         return BalancesReply(
             balances=tuple(r for r in results if isinstance(r, BalanceSnapshot)),
             errors=tuple(r for r in results if isinstance(r, ErrorInfo)),
         )
+
+    async def _answer_balance(self, venue: Venue, force_refresh: bool) -> BalanceSnapshot | ErrorInfo:
+        try:
+            async with asyncio.timeout(self.answer_deadline):
+                return await self._balance(venue, force_refresh)
+        except TimeoutError:
+            return ErrorInfo(code="venue_timeout", message=self._late(venue, "cash balance"), venue=venue,
+                             retryable=True)
 
     async def _balance(self, venue: Venue, force_refresh: bool) -> BalanceSnapshot | ErrorInfo:
         client = self.clients.get(venue)
@@ -199,7 +227,15 @@ class VenueQueries:
             page = await client.fetch_fills_page(request.cursor, request.min_ts, request.limit)
         except Exception as exc:
             return FillsPageReply(error=venue_error(request.venue, exc))
-        return FillsPageReply(fills=page.fills, next_cursor=page.next_cursor)
+        # The readable fills still come back, but an asker must know the page is not whole.
+        partial = None
+        if page.rejected:
+            partial = ErrorInfo(
+                code="unreadable_rows", venue=request.venue,
+                message=f"{request.venue}: {len(page.rejected)} row(s) on this page could not be read "
+                        f"({', '.join(r.key for r in page.rejected[:5])}); the fill feed quarantines them",
+            )
+        return FillsPageReply(fills=page.fills, next_cursor=page.next_cursor, error=partial)
 
     async def order_lookup(self, request: OrderLookupRequest) -> OrderLookupReply:
         client = self.clients.get(request.venue)

@@ -188,7 +188,7 @@ def fill_json(f: Fill | RawFillRow) -> dict:
     }
 
 
-def malformed_fill_row(n: int, ticker: str, ts_ms: int) -> dict:
+def malformed_fill_row(n: str, ticker: str, ts_ms: int) -> dict:
     """A fill that looks real in every field but one: `count_fp` is not a number."""
     return {
         "fill_id": f"malformed-{n}",

@@ -1,8 +1,7 @@
-"""Polymarket wire shapes: JSON with exact Decimal numbers, and the rows each endpoint returns.
+"""Polymarket wire shapes: the rows each endpoint returns.
 
-The Data API sends money as JSON *numbers*; Python's json module can only emit those from
-floats, so this module has its own small encoder that writes a Decimal's digits verbatim.
-The CLOB sends prices and sizes as decimal *strings*.
+The Data API sends money as JSON *numbers* (written from Decimal by `wire_json`, never via
+float); the CLOB sends prices and sizes as decimal *strings*.
 """
 
 from __future__ import annotations
@@ -12,34 +11,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from services.venue_sim.adapters.wire_json import dumps, plain  # noqa: F401  (handlers use wire.dumps)
 from services.venue_sim.domain.polymarket import Book, InjectedTradeRow, Market, Order, PolymarketExchange, Trade
 from services.venue_sim.domain.polymarket_math import percent
 from services.venue_sim.domain.polymarket_queries import Holding
-
-
-def plain(value: Decimal) -> str:
-    """A Decimal in plain positional notation without redundant zeros ("10", "0.52", "0")."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-def dumps(value: Any) -> bytes:
-    """Compact JSON; Decimal becomes a JSON number with exactly its digits (never via float)."""
-    return _encode(value).encode()
-
-
-def _encode(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return plain(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_encode(v) for v in value) + "]"
-    if isinstance(value, float):
-        raise TypeError("floats are not allowed on the simulated wire; use Decimal")
-    return json.dumps(value)
 
 
 # ---- Data API ----------------------------------------------------------------------------

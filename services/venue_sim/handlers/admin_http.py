@@ -7,7 +7,6 @@ settlement, request counts, rate-limit tier. Polymarket admin lives in polymarke
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,10 +29,10 @@ def _json(body: Any, status: int = 200) -> Response[bytes]:
     return Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
 
 
-async def _body(request: Request, parse_float: Callable[[str], Any] = Decimal) -> dict:
+async def _body(request: Request) -> dict:
     raw = await request.body()
     try:
-        body = json.loads(raw, parse_float=parse_float) if raw else {}
+        body = json.loads(raw, parse_float=Decimal) if raw else {}
     except ValueError:
         raise AdminError(400, "invalid JSON body") from None
     if not isinstance(body, dict):
@@ -216,8 +215,7 @@ def admin_router(sim: Simulator) -> Router:
     async def k_malformed_fill(request: Request) -> Response[bytes]:
         """A garbage row in the account's fills (for testing a reader's quarantine): the given
         `row` verbatim, or a real-looking fill whose `count_fp` is not a number."""
-        # Plain floats, not Decimal: the row is echoed as given (JSON numbers), never used as money.
-        body = await _body(request, parse_float=float)
+        body = await _body(request)  # numbers stay Decimal; the fills page writes them back verbatim
         x, now = sim.kalshi, sim.clock.now_ms()
         if "row" in body:
             row = body["row"]
@@ -228,7 +226,9 @@ def admin_router(sim: Simulator) -> Router:
         else:
             if not x.markets:
                 raise AdminError(409, "no Kalshi market to attach a fill to; load a scenario first")
-            row = wire.malformed_fill_row(len(x.raw_fill_rows) + 1, min(x.markets), now)
+            # The injection time in the id keeps it unique across scenario resets, so a reader's
+            # quarantine (which remembers ids) sees each injected row as new.
+            row = wire.malformed_fill_row(f"{now}-{len(x.raw_fill_rows) + 1}", min(x.markets), now)
         ts = row["ts"]
         # Listed by its own `ts` when that is a usable time, else by when it was injected.
         ts_ms = ts * 1000 if isinstance(ts, int) and not isinstance(ts, bool) else now

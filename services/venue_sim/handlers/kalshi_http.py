@@ -20,6 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from services.venue_sim.adapters import kalshi_wire as wire
 from services.venue_sim.adapters.kalshi_auth import KalshiAuthenticator
+from services.venue_sim.adapters.wire_json import dumps
 from services.venue_sim.domain import kalshi_queries as queries
 from services.venue_sim.domain.kalshi_pages import PageRequest, paginate, parse_page_request
 from services.venue_sim.domain.kalshi_units import KalshiError, parse_count, parse_price
@@ -35,7 +36,7 @@ TOO_MANY = json.dumps({"error": "too many requests"}).encode()
 
 
 def _json(body: Any, status: int = 200) -> Response[bytes]:
-    return Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def error_body(err: KalshiError) -> dict:
