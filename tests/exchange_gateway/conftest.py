@@ -12,8 +12,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.venue_sim.scenarios.demo import load_scenario
 from services.venue_sim.testing import RunningSim, running_sim, vectors
+from tests.exchange_gateway.feed_plumbing import Plumbing, feed_plumbing
+from tests.exchange_gateway.gateway_env import gateway_settings
 
 SEED = 7
 
@@ -43,3 +46,19 @@ async def admin(sim: RunningSim) -> AsyncIterator[httpx.AsyncClient]:
 def signing_vectors() -> dict:
     """tests/data/vectors.json (the official SDKs' signing vectors)."""
     return vectors()
+
+
+@pytest.fixture
+async def plumbing(nats_url, database_url) -> AsyncIterator[Plumbing]:
+    """A fresh gateway schema and bus namespace, and a consumer recording fills, settlements, alerts."""
+    async for p in feed_plumbing(nats_url, database_url):
+        yield p
+
+
+@pytest.fixture
+async def clients(sim: RunningSim, tmp_path):
+    """Both venues' gateway clients, configured against `sim`."""
+    built = build_venue_clients(gateway_settings(sim, tmp_path))
+    yield built
+    for client in built.values():
+        await client.aclose()

@@ -4,36 +4,17 @@ alert while every other fill keeps flowing (real sim, real NATS, real Postgres).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
-import pytest
 
 from services.exchange_gateway.adapters.fill_store import FillStore
-from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.exchange_gateway.domain.feed_health import FeedHealth
 from services.exchange_gateway.handlers.feed_poller import FeedPoller, fills_feed
 from services.venue_sim.testing import RunningSim
 from shared.contracts import utcnow
-from tests.exchange_gateway.feed_plumbing import Plumbing, feed_plumbing, quiet
-from tests.exchange_gateway.gateway_env import gateway_settings
-
-
-@pytest.fixture
-async def plumbing(nats_url, database_url) -> AsyncIterator[Plumbing]:
-    async for p in feed_plumbing(nats_url, database_url):
-        yield p
-
-
-@pytest.fixture
-async def clients(sim: RunningSim, tmp_path):
-    built = build_venue_clients(gateway_settings(sim, tmp_path))
-    yield built
-    for client in built.values():
-        await client.aclose()
-
+from tests.exchange_gateway.feed_plumbing import Plumbing, quiet
 
 def fill_poller(client, plumbing: Plumbing) -> FeedPoller:
     """A fresh poller, as after a restart: same database, new objects."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import defaultdict
 from decimal import Decimal
 
@@ -14,51 +13,17 @@ from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.exchange_gateway.handlers.feed_poller import FeedPoller, fills_feed
 from services.venue_sim.testing import running_sim
 from shared.bus import Bus
-from shared.contracts import Fill, subjects
-from shared.db import apply_migrations, create_pool
-from services.exchange_gateway import main as gateway_main
+from shared.contracts import Fill
+from tests.exchange_gateway.feed_plumbing import quiet
 from tests.exchange_gateway.gateway_env import gateway_settings
 
 
-class Recorder:
-    """Everything the gateway put on the fills subject, as a consumer sees it."""
-
-    def __init__(self) -> None:
-        self.events: list[Fill] = []
-
-    async def __call__(self, fill: Fill) -> None:
-        self.events.append(fill)
-
-    def by_key(self) -> dict[tuple[str, str], set[str]]:
-        ids: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for e in self.events:
-            ids[(e.fill_id, e.status)].add(e.event_id)
-        return ids
-
-
-@pytest.fixture
-async def plumbing(nats_url, database_url):
-    namespace = f"g{uuid.uuid4().hex[:10]}"
-    schema = f"gw_{uuid.uuid4().hex[:8]}"
-    pool = await create_pool(database_url, schema=schema)
-    await apply_migrations(pool, schema, gateway_main.MIGRATIONS)
-    publisher = Bus(nats_url, namespace, "exchange-gateway")
-    listener = Bus(nats_url, namespace, "ledger")
-    recorder = Recorder()
-    listener.consume(subjects.FILLS + ".>", Fill, f"fills-{namespace}", recorder)
-    await publisher.start()
-    await listener.start()
-    yield pool, publisher, recorder
-    await listener.stop()
-    await publisher.stop()
-    await pool.close()
-
-
-async def settle(recorder: Recorder, expected: int, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while len(recorder.events) < expected and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)  # anything extra (a duplicate) would arrive now
+def by_key(fills: list[Fill]) -> dict[tuple[str, str], set[str]]:
+    """(fill id, status) -> the event ids it was published under: one each, or a fill was doubled."""
+    ids: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for e in fills:
+        ids[(e.fill_id, e.status)].add(e.event_id)
+    return ids
 
 
 def fill_poller(client, store: FillStore, bus: Bus, interval: float) -> FeedPoller:
@@ -81,7 +46,7 @@ class CrashAfterPublish(FillStore):
 
 
 async def test_kalshi_backfill_survives_a_restart_without_loss_or_duplicates(plumbing, tmp_path, monkeypatch):
-    pool, bus, recorder = plumbing
+    pool, bus, seen = plumbing.pool, plumbing.bus, plumbing.seen
     monkeypatch.setattr("services.exchange_gateway.handlers.feed_poller.PAGE_LIMIT", 50)
     async with running_sim(scenario="demo") as sim:
         clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
@@ -94,45 +59,45 @@ async def test_kalshi_backfill_survives_a_restart_without_loss_or_duplicates(plu
             # A new process: same database, fresh objects.
             second = fill_poller(clients["kalshi"], FillStore(pool), bus, 0.1)
             await second.poll_once()
-            await settle(recorder, len(expected))
+            await quiet(seen.fills, len(expected))
         finally:
             for client in clients.values():
                 await client.aclose()
 
-    published = recorder.by_key()
+    published = by_key(seen.fills)
     assert {fill_id for fill_id, _ in published} == expected
     assert all(len(ids) == 1 for ids in published.values()), "a fill got two different event ids"
-    assert len(recorder.events) == len(expected), "a fill was delivered twice"
+    assert len(seen.fills) == len(expected), "a fill was delivered twice"
     sim_fill = next(f for f in sim.sim.kalshi.fills)
-    event = next(e for e in recorder.events if e.fill_id == sim_fill.fill_id)
+    event = next(e for e in seen.fills if e.fill_id == sim_fill.fill_id)
     assert event.quantity == sim_fill.count and event.fee == sim_fill.fee
     assert event.price == (sim_fill.yes_price if event.outcome == "yes" else Decimal(1) - sim_fill.yes_price)
 
 
 async def test_external_kalshi_trade_appears_within_one_poll_interval(plumbing, tmp_path):
-    pool, bus, recorder = plumbing
+    pool, bus, seen = plumbing.pool, plumbing.bus, plumbing.seen
     async with running_sim(scenario="demo") as sim:
         clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
         poller = fill_poller(clients["kalshi"], FillStore(pool), bus, 0.5)
         try:
             await poller.poll_once()  # backfill
-            await settle(recorder, len(sim.sim.kalshi.fills))
-            before = len(recorder.events)
+            await quiet(seen.fills, len(sim.sim.kalshi.fills))
+            before = len(seen.fills)
             ticker = next(iter(sim.sim.kalshi.markets))
             manual = sim.sim.kalshi.external_trade(ticker, "bid", Decimal("3"), Decimal("0.41"))
             task = asyncio.create_task(poller.run_forever())
-            await settle(recorder, before + 1, timeout=poller.interval + 3)
+            await quiet(seen.fills, before + 1, timeout=poller.interval + 3)
             task.cancel()
         finally:
             for client in clients.values():
                 await client.aclose()
-    new = [e for e in recorder.events[before:]]
+    new = [e for e in seen.fills[before:]]
     assert [e.fill_id for e in new] == [manual.fill_id]
     assert new[0].quantity == Decimal("3") and new[0].instrument_id == ticker
 
 
 async def test_polymarket_trade_that_fails_is_published_with_each_status(plumbing, tmp_path):
-    pool, bus, recorder = plumbing
+    pool, bus, seen = plumbing.pool, plumbing.bus, plumbing.seen
     async with running_sim(scenario="demo", manual_clock=True) as sim:
         clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("polymarket",)))
         poller = fill_poller(clients["polymarket"], FillStore(pool), bus, 0.1)
@@ -142,17 +107,17 @@ async def test_polymarket_trade_that_fails_is_published_with_each_status(plumbin
             clock.advance(3_600_000)  # every demo trade has settled
             await poller.poll_once()
             history = {t.id for t in exchange.trades}
-            await settle(recorder, 1)
+            await quiet(seen.fills, 1)
             token = next(t.token_id for m in exchange.markets.values() for t in m.tokens)
             doomed = exchange.record_external_trade(token, "BUY", Decimal("5"), Decimal("0.25"), will_fail=True)
             await poller.poll_once()
             clock.advance(exchange.config.confirmed_after_ms + 1)
             await poller.poll_once()
-            await settle(recorder, len(recorder.events) + 1)
+            await quiet(seen.fills, len(seen.fills) + 1)
         finally:
             for client in clients.values():
                 await client.aclose()
-    statuses = [e.status for e in recorder.events if e.fill_id == doomed.id]
+    statuses = [e.status for e in seen.fills if e.fill_id == doomed.id]
     assert statuses[0] == "matched" and statuses[-1] == "failed"
-    assert {e.fill_id for e in recorder.events} >= history
-    assert all(len(ids) == 1 for ids in recorder.by_key().values())
+    assert {e.fill_id for e in seen.fills} >= history
+    assert all(len(ids) == 1 for ids in by_key(seen.fills).values())

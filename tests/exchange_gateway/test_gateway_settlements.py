@@ -3,35 +3,17 @@ a market settled on the venue reaches the bus once, with the venue's numbers, ac
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
 import pytest
 
 from services.exchange_gateway.adapters.settlement_store import SettlementStore
-from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.exchange_gateway.handlers.feed_poller import FeedPoller, settlements_feed
 from services.venue_sim.testing import RunningSim
 from shared.bus import Bus
 from shared.contracts import deterministic_id
-from tests.exchange_gateway.feed_plumbing import Plumbing, feed_plumbing, quiet
-from tests.exchange_gateway.gateway_env import gateway_settings
-
-
-@pytest.fixture
-async def plumbing(nats_url, database_url) -> AsyncIterator[Plumbing]:
-    async for p in feed_plumbing(nats_url, database_url):
-        yield p
-
-
-@pytest.fixture
-async def clients(sim: RunningSim, tmp_path):
-    built = build_venue_clients(gateway_settings(sim, tmp_path))
-    yield built
-    for client in built.values():
-        await client.aclose()
-
+from tests.exchange_gateway.feed_plumbing import Plumbing, quiet
 
 def poller(client, store: SettlementStore, bus: Bus) -> FeedPoller:
     return FeedPoller(client.venue, settlements_feed(client), store, bus, 0.1)

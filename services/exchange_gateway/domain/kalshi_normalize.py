@@ -3,9 +3,9 @@
 Kalshi quotes everything on the YES book: an order/fill `book_side` "bid" buys YES, "ask" sells
 YES (which opens or adds to NO when flat or short); `outcome_side` says the same bit as yes/no
 (bid ≡ yes, ask ≡ no), so a direction is read from every field present and they must agree.
-Fills are therefore normalized in YES terms
-(outcome "yes", side buy/sell, YES price), while positions, which Kalshi nets into one signed
-`position_fp`, become outcome "yes" (positive) or "no" (negative) with an unsigned quantity.
+Fills are therefore normalized in YES terms (outcome "yes", side buy/sell, YES price), while
+positions, which Kalshi nets into one signed `position_fp`, become outcome "yes" (positive) or
+"no" (negative) with an unsigned quantity.
 
 Every malformed field raises `KalshiPayloadError` naming the venue, the payload kind and field.
 """

@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from services.venue_sim.adapters.wire_json import dumps, plain  # noqa: F401  (handlers use wire.dumps)
+from services.venue_sim.adapters.wire_json import plain
 from services.venue_sim.domain.polymarket import Book, InjectedTradeRow, Market, Order, PolymarketExchange, Trade
 from services.venue_sim.domain.polymarket_math import percent
 from services.venue_sim.domain.polymarket_queries import Holding

@@ -19,7 +19,7 @@ from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp
 
-from services.venue_sim.adapters import polymarket_wire as wire
+from services.venue_sim.adapters.wire_json import dumps
 from services.venue_sim.domain.faults import VenueFaults
 from services.venue_sim.domain.polymarket_pages import QueryError
 from services.venue_sim.domain.polymarket_ratelimit import SlidingWindowThrottle
@@ -28,7 +28,7 @@ from services.venue_sim.handlers.faults_http import fault_middleware
 
 
 def json_response(body: Any, status: int = 200) -> Response[bytes]:
-    return Response(content=wire.dumps(body), status_code=status, media_type="application/json")
+    return Response(content=dumps(body), status_code=status, media_type="application/json")
 
 
 def error_response(message: str, status: int) -> Response[bytes]:
