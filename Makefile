@@ -1,4 +1,6 @@
 # Everything starts from a clean clone with only python3: `make test` builds the venv first.
+# Python 3.11, 3.12 or 3.13: `make test PYTHON=python3.13` (the venv keeps the interpreter it was
+# made with; delete .venv to switch).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -16,13 +18,16 @@ venv: $(STAMP)
 
 # Reinstall only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "trueup needs Python 3.11, 3.12 or 3.13; $(PYTHON) is older or missing (make ... PYTHON=python3.13)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# Whole stack + venue-sim; embedded NATS/Postgres (data in .data/) unless NATS_URL/DATABASE_URL set.
+# Whole stack + venue-sim, supervised (deploy/devstack); embedded NATS/Postgres (data in .data/)
+# unless NATS_URL/DATABASE_URL set. Prints the UI's login link once the API answers.
 run: venv
-	$(PY) -m shared.devstack run
+	$(PY) -m deploy.devstack run
 
 test: venv browser kalshi-sdk
 	$(VENV)/bin/pytest -q
@@ -57,12 +62,13 @@ bench: venv
 	@if [ -d benchmarks ]; then $(VENV)/bin/pytest -q benchmarks; \
 	else echo "no benchmarks/ yet"; exit 1; fi
 
+# proto/ and deploy/nats/permissions.conf, both generated from shared/contracts (channels.py).
 proto: venv
 	$(PY) -m shared.contracts.proto_gen
 
 # Demo secrets for compose come from the same generator as `make run`'s (files in .data/).
 up: venv
-	$(PY) -m shared.devstack compose-secrets
+	$(PY) -m deploy.devstack compose-secrets
 	docker compose up --build
 
 clean:

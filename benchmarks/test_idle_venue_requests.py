@@ -26,9 +26,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.exchange_gateway.settings import GatewaySettings
-from services.venue_sim.testing import running_sim
 from tests.exchange_gateway.gateway_env import gateway_env
 from tests.exchange_gateway.stack import start_stack, wait_for_gateway
+from tests.support.venue_sim import running_sim
 
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "40"))
 MEASURE_SECONDS = float(os.environ.get("BENCH_MEASURE_SECONDS", "120"))
@@ -76,7 +76,7 @@ async def test_idle_venue_requests_per_minute(nats_url, database_url, tmp_path, 
     async with running_sim(scenario="demo") as sim:
         stack = start_stack(nats_url, database_url, {**gateway_env(sim, tmp_path), **intervals})
         try:
-            async with httpx.AsyncClient(base_url=stack.api, timeout=10) as client:
+            async with stack.client(timeout=10) as client:
                 await wait_for_gateway(client)  # asks the gateway's health, which reads no venue
                 await asyncio.sleep(WARMUP_SECONDS)
                 kalshi_before = Counter(sim.sim.kalshi_requests)

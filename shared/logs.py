@@ -1,4 +1,8 @@
-"""Structured JSON logs with secrets redacted.
+"""Structured logs with secrets redacted: JSON lines, or readable coloured lines on a terminal.
+
+`LOG_FORMAT` picks the rendering: `json`, `console`, or `auto` (the default: console when stdout is
+a terminal, JSON otherwise, so files, pipes and log shippers always get JSON). Redaction runs
+before either renderer, so both print exactly the same (masked) values.
 
 Three layers, because a secret reaches a log line in more ways than one:
 - by key: a value under a key that names a credential (`api_secret=`, a `KALSHI-ACCESS-KEY` or
@@ -17,7 +21,9 @@ operator needs when reading a log.
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -134,8 +140,11 @@ def redaction_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) 
     return {k: (v if k in _STRUCTURAL_KEYS else _redact(v, k)) for k, v in event_dict.items()}
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """JSON lines on stdout for this process, including stdlib loggers (uvicorn, faststream, nats)."""
+def configure_logging(service: str, level: str = "INFO", log_format: str | None = None) -> None:
+    """One line per event on stdout for this process, including stdlib loggers (uvicorn, faststream,
+    nats). `log_format` defaults to `LOG_FORMAT` from the environment: this runs before settings
+    load (so config errors are rendered too), and the settings validate the variable itself."""
+    console = renders_console(log_format or os.environ.get("LOG_FORMAT"), sys.stdout)
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -154,7 +163,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             lambda _l, _m, ed: {**ed, "service": service},
-            structlog.processors.JSONRenderer(),
+            ConsoleLineRenderer(colors=wants_colour(sys.stdout)) if console else structlog.processors.JSONRenderer(),
         ],
     )
     handler = logging.StreamHandler(sys.stdout)
@@ -187,6 +196,96 @@ class _ScrubbingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return _scrub_registered(self._inner.format(record))
+
+
+def renders_console(log_format: str | None, stream: Any) -> bool:
+    """`LOG_FORMAT`'s rule: `console`, `json`, or `auto` (unset) = console only on a terminal."""
+    log_format = (log_format or "auto").strip().lower()
+    return log_format == "console" or (log_format != "json" and _is_terminal(stream))
+
+
+def _is_terminal(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", None)) and stream.isatty()
+
+
+def wants_colour(stream: Any) -> bool:
+    # https://no-color.org: any non-empty NO_COLOR turns colours off; TERM=dumb can't show them.
+    return _is_terminal(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+_RESET, _DIM, _BOLD = "\x1b[0m", "\x1b[2m", "\x1b[1m"
+_LEVEL_STYLES = {
+    "debug": "\x1b[2m", "info": "\x1b[32m", "warning": "\x1b[33m",
+    "error": "\x1b[31m", "critical": "\x1b[1;41;97m",
+}
+# Printed after the line rather than as key=value: multi-line text.
+_TRAILING_KEYS = ("exception", "stack")
+# uvicorn's copy of the message with its own colour codes, for its own formatter: noise here.
+_NOT_SHOWN = ("color_message",)
+_SERVICE_WIDTH = len("exchange-gateway")
+# Control characters from logged data (a venue's market title, a payload) must not drive the
+# terminal: shown escaped. Newlines and tabs stay; a multi-line message stays multi-line.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def render_console_line(event: Mapping[str, Any], *, colors: bool, with_service: bool = True) -> str:
+    """`18:32:01.123 info     ledger  fill recorded  fill_id=f-1 venue=kalshi`, then any traceback.
+
+    The time is the event's own UTC timestamp cut to the time of day; key fields follow in the
+    order they were logged. `with_service=False` when the caller prefixes lines with the service
+    itself (`make run`). Shared by this process's console renderer and `make run`, which renders
+    its children's JSON lines with it.
+    """
+    fields = dict(event)
+    timestamp = str(fields.pop("timestamp", ""))
+    level = str(fields.pop("level", "")).lower()
+    service = str(fields.pop("service", ""))
+    message = _printable(str(fields.pop("event", "")))
+    trailing = [_printable(str(fields.pop(k))) for k in _TRAILING_KEYS if fields.get(k)]
+    for key in _NOT_SHOWN:
+        fields.pop(key, None)
+
+    def style(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if colors and code else text
+
+    parts = [style(_time_of_day(timestamp), _DIM), style(f"{level:<8}", _LEVEL_STYLES.get(level, ""))]
+    if with_service and service:
+        parts.append(style(f"{service:<{_SERVICE_WIDTH}}", _BOLD))
+    parts.append(message)
+    line = " ".join(parts)
+    if fields:
+        line += "  " + " ".join(f"{style(k, _DIM)}={_console_value(v)}" for k, v in fields.items())
+    return "\n".join([line, *trailing])
+
+
+def _time_of_day(timestamp: str) -> str:
+    # TimeStamper(fmt="iso") writes 2026-11-29T18:32:01.123456Z: keep 18:32:01.123.
+    return timestamp[11:23] if len(timestamp) >= 23 and timestamp[10] == "T" else timestamp
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode(), text)
+
+
+def _console_value(value: Any) -> str:
+    if isinstance(value, str):
+        plain = value and not any(c.isspace() or c in "\"'=" for c in value)
+        text = value if plain else json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    else:
+        text = str(value)
+    return _printable(text)
+
+
+class ConsoleLineRenderer:
+    """structlog's last processor for `LOG_FORMAT=console` (after redaction, like the JSON one)."""
+
+    def __init__(self, colors: bool) -> None:
+        self._colors = colors
+
+    def __call__(self, _logger: Any, _method: str, event_dict: dict[str, Any]) -> str:
+        return render_console_line(event_dict, colors=self._colors)
 
 
 def get_logger(name: str | None = None) -> Any:

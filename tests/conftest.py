@@ -51,6 +51,22 @@ async def _admin(url: str, sql: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_service_settings_from_the_shell() -> Iterator[None]:
+    """A developer's shell may hold venue keys or another service's settings (API_TOKEN, SIM_*):
+    every service refuses a trueup setting it does not declare, so none may leak into a test.
+    The connection settings (NATS_URL, DATABASE_URL, ...) stay: they pick the servers tests use."""
+    from shared.settings import BaseServiceSettings, env_names, trueup_owns
+
+    shared_names = env_names(BaseServiceSettings)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            base = name.upper().removesuffix("_FILE")
+            if trueup_owns(base) and base not in shared_names:
+                mp.delenv(name)
+        yield
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     workdir = Path(tempfile.mkdtemp(prefix="trueup-test-"))
@@ -105,6 +121,15 @@ def database_url(database_factory: Callable[[str], str]) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATABASE_URL", url)
         yield url
+
+
+@pytest.fixture(scope="session")
+def service_database_urls(database_url: str) -> dict[str, str]:
+    """Service name -> the DSN of its own Postgres role in this session's database (rights only on
+    its own schema, timeouts set), as `make run` and compose give each service."""
+    from tests.support.db_roles import service_database_urls as provisioned
+
+    return provisioned(database_url)
 
 
 @pytest.fixture

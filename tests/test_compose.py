@@ -60,11 +60,13 @@ def test_app_services_share_one_image_and_build(compose: dict) -> None:
 def test_everything_has_a_healthcheck_and_waits_for_healthy_infra(compose: dict) -> None:
     services = compose["services"]
     for name, service in services.items():
-        assert service["healthcheck"]["test"], name
+        if service.get("restart") != "no":  # one-shot admin steps run to completion instead
+            assert service["healthcheck"]["test"], name
     for name in set(APP_SERVICES) - {"venue-sim"}:
         deps = services[name]["depends_on"]
         assert deps["nats"]["condition"] == "service_healthy", name
         assert deps["postgres"]["condition"] == "service_healthy", name
+        assert deps["db-roles"]["condition"] == "service_completed_successfully", name
         assert services[name]["healthcheck"]["test"][-2:] == ["shared.chassis.healthcheck", name]
     assert "-c" in services["nats"]["command"]
     assert any("8222" in part for part in services["nats"]["healthcheck"]["test"])
@@ -98,3 +100,51 @@ def test_only_api_gateway_publishes_a_port(compose: dict) -> None:
 def test_docker_compose_v1_accepts_the_file() -> None:
     res = subprocess.run(["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_each_service_is_given_only_settings_it_declares(compose: dict) -> None:
+    """A service refuses a trueup setting it does not implement, so compose must pass none."""
+    from services.api_gateway.settings import ApiSettings
+    from services.exchange_gateway.settings import GatewaySettings
+    from services.venue_sim.config import SimSettings
+    from shared.settings import BaseServiceSettings, env_names, undeclared_settings
+
+    classes = {"api-gateway": ApiSettings, "exchange-gateway": GatewaySettings, "venue-sim": SimSettings}
+    for name in APP_SERVICES:
+        cls = classes.get(name, BaseServiceSettings)
+        prefix = cls.model_config.get("env_prefix", "")
+        assert undeclared_settings(env_names(cls), list(_env(compose["services"][name])), prefix) == [], name
+
+
+def test_each_service_connects_as_its_own_role_made_by_the_roles_step(compose: dict) -> None:
+    from shared.db.roles import SERVICE_SCHEMAS
+
+    services = compose["services"]
+    steps = {arg.partition("=")[0]: arg.partition("=")[2] for arg in services["db-roles"]["command"] if "=" in arg}
+    assert steps == {svc: f"{schema}:/run/secrets/database_url_{svc.replace('-', '_')}"
+                     for svc, schema in SERVICE_SCHEMAS.items()}
+    for name in APP_SERVICES:
+        env = _env(services[name])
+        assert "DATABASE_URL" not in env, name  # never a DSN (and its password) in the compose file
+        if name in SERVICE_SCHEMAS:
+            own = f"database_url_{name.replace('-', '_')}"
+            assert env["DATABASE_URL_FILE"] == f"/run/secrets/{own}", name
+            assert [s for s in _secret_names(services[name]) if s.startswith("database_url_")] == [own], name
+        else:
+            assert "DATABASE_URL_FILE" not in env, name
+    # Postgres's admin password is a secret with no default; only Postgres and the roles step see it.
+    assert _env(services["postgres"])["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert "POSTGRES_PASSWORD" not in _env(services["postgres"])
+    holders = {n for n, s in services.items() if "postgres_password" in _secret_names(s)}
+    assert holders == {"postgres", "db-roles"}
+
+
+def test_only_the_api_gateway_gets_the_api_token_and_only_from_a_secret(compose: dict) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        env = _env(service)
+        if name == "api-gateway":
+            assert env["API_TOKEN_FILE"] == "/run/secrets/api_token" and "API_TOKEN" not in env
+            assert "api_token" in _secret_names(service)
+        else:
+            assert not any(k.startswith("API_TOKEN") for k in env) and "api_token" not in _secret_names(service), name

@@ -6,6 +6,8 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from services.api_gateway.domain.sessions import Sessions
+from services.api_gateway.handlers.auth import AuthController, RequireCredentials, login
 from services.api_gateway.handlers.health import HealthController
 from services.api_gateway.handlers.positions import PositionsController
 from services.api_gateway.handlers.ui import index, metrics, static_files
@@ -14,12 +16,16 @@ from shared.bus import Bus
 
 
 def create_app(bus: Bus, settings: ApiSettings) -> Litestar:
+    sessions = Sessions()
     return Litestar(
-        route_handlers=[HealthController, PositionsController, index, metrics, static_files],
+        route_handlers=[HealthController, PositionsController, AuthController, login, index, metrics, static_files],
         dependencies={
             "bus": Provide(lambda: bus, use_cache=True, sync_to_thread=False),
             "health_timeout": Provide(lambda: settings.health_timeout_seconds, use_cache=True, sync_to_thread=False),
+            "sessions": Provide(lambda: sessions, use_cache=True, sync_to_thread=False),
         },
+        # Every route, the OpenAPI schema and static files included, unless marked public.
+        middleware=[RequireCredentials(settings.api_token, sessions)],
         openapi_config=OpenAPIConfig(title="trueup API", version="0.1.0", path="/schema"),
         # Logging is configured once by shared.logs (JSON + redaction); Litestar must not replace it.
         logging_config=None,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from shared.contracts.subjects import GATEWAY_REPLY_TIMEOUT_SECONDS
+from shared.contracts.channels import GATEWAY_REPLY_TIMEOUT_SECONDS
 from shared.settings import BaseServiceSettings
 
 

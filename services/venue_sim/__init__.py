@@ -22,5 +22,5 @@ Admin API (not a venue protocol, no auth), under /_sim on every host:
   POST   /_sim/kalshi/fills/malformed         {} or {"row": {...}}: a garbage fill row, listed verbatim
   POST   /_sim/polymarket/trades/malformed    {} or {"row": {...}}: a garbage /data/trades row, served verbatim
   /_sim/polymarket/...                        see handlers/polymarket_admin.py
-In tests use services.venue_sim.testing.running_sim().
+In tests use tests.support.venue_sim.running_sim().
 """

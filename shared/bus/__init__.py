@@ -1,15 +1,21 @@
 """The message bus: FastStream over NATS, with JetStream for facts and core request/reply for questions.
 
 What this module guarantees to every service:
+- it speaks only the channels declared in `shared.contracts.channels`: a model the channel does
+  not carry, or a subject that does not fit its pattern, fails at once;
 - subjects and streams are namespaced (`BUS_NAMESPACE`) so deployments and test sessions never mix;
-- streams exist before anything publishes or consumes (created idempotently at start);
+- streams exist before anything publishes or consumes, sized and retained as the settings say
+  (applied on create and on every start to an existing stream);
 - events are published with `Nats-Msg-Id = event_id`, so JetStream drops a re-publish of the
   same fact inside its duplicate window;
 - consumers are durable pull consumers that ack only after the handler returns (a crash means
-  redelivery, which idempotent handlers absorb); a message that fails validation goes to the
-  dead-letter stream with the error, an `Alert` is raised, and the consumer moves on.
+  redelivery, which idempotent handlers absorb). A failing handler is retried with backoff,
+  `BUS_MAX_DELIVER` attempts in all; then — or at once for a message that fails validation — the
+  message goes to the dead-letter stream under an id derived from it, one `Alert` is raised, and
+  the consumer moves on.
 """
 
 from shared.bus.bus import Bus, BusError, BusTimeout, RemoteError
+from shared.bus.config import BusConfig
 
-__all__ = ["Bus", "BusError", "BusTimeout", "RemoteError"]
+__all__ = ["Bus", "BusConfig", "BusError", "BusTimeout", "RemoteError"]

@@ -1,30 +1,52 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js import api
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 from pydantic import BaseModel, ValidationError
 
-from shared.contracts import Alert, DeadLetter, ErrorInfo, Message, subjects
+from shared.bus.config import BusConfig
+from shared.contracts import Alert, DeadLetter, ErrorInfo, deterministic_id
+from shared.contracts.channels import (
+    ALERTS,
+    DEAD_LETTER_STREAM,
+    DEAD_LETTERS,
+    EVENTS_STREAM,
+    EventSubject,
+    EventT,
+    ReplyT,
+    RequestT,
+    RpcSubject,
+    Stream,
+)
+from shared.contracts.events import Severity
 from shared.logs import get_logger
 
 log = get_logger(__name__)
 
-EventT = TypeVar("EventT", bound=Message)
-ReplyT = TypeVar("ReplyT", bound=Message)
-
 _MAX_DEAD_LETTER_PAYLOAD = 64 * 1024
-# Redelivery delay after a handler failure: long enough not to spin on a broken dependency.
-_NACK_DELAY_SECONDS = 1.0
-# Duplicate window for Nats-Msg-Id de-duplication of re-published facts.
+# Duplicate window for Nats-Msg-Id de-duplication of re-published facts (and dead letters).
 _DUPLICATE_WINDOW_SECONDS = 600.0
+# How long a delivered message may stay unacknowledged (a handler still working, or a crashed
+# process) before JetStream delivers it again. Waits between failed attempts are NAK delays
+# (BusConfig.redelivery_backoff_seconds), not the consumer's own `backoff` list, which would
+# replace this wait and redeliver a slow handler's message while it is still being handled.
+_ACK_WAIT_SECONDS = 60.0
+
+# FastStream's own errors (a subscriber that cannot fetch, a message that escaped our handlers)
+# reach the service's log; its chatter (a line per message, task callbacks at stop) does not.
+_FASTSTREAM_LOG = logging.getLogger("trueup.bus.faststream")
+_FASTSTREAM_LOG.setLevel(logging.WARNING)
 
 
 class BusError(RuntimeError):
@@ -36,7 +58,8 @@ class BusTimeout(BusError):
 
 
 class RemoteError(BusError):
-    """The responder rejected the request (e.g. it failed validation there)."""
+    """The responder rejected the request (`invalid_request`) or failed answering it
+    (`responder_failed`: for a write, an *unknown* outcome, never a failure)."""
 
     def __init__(self, error: ErrorInfo) -> None:
         super().__init__(f"{error.code}: {error.message}")
@@ -47,32 +70,47 @@ class _ErrorReply(BaseModel):
     error: ErrorInfo
 
 
+def _published_id(raw: Msg) -> str | None:
+    """The event id a publisher gave an unreadable message (`Bus.publish` sets it as Nats-Msg-Id)."""
+    return (raw.headers or {}).get("Nats-Msg-Id")
+
+
+def _error_reply(code: str, message: str) -> bytes:
+    return _ErrorReply(error=ErrorInfo(code=code, message=message)).model_dump_json().encode()
+
+
 class Bus:
-    def __init__(self, nats_url: str, namespace: str, service: str) -> None:
+    def __init__(self, nats_url: str, namespace: str, service: str, config: BusConfig | None = None) -> None:
         self.namespace = namespace
         self.service = service
+        self.config = config or BusConfig.defaults()
         self.broker = NatsBroker(
             nats_url,
             name=f"{namespace}-{service}",
             graceful_timeout=10.0,
             max_reconnect_attempts=-1,
-            logger=None,
+            logger=_FASTSTREAM_LOG,
+            log_level=logging.DEBUG,
         )
+        self._consumers: list[tuple[str, api.ConsumerConfig]] = []
 
     # ---- naming -------------------------------------------------------------------------
 
-    def subject(self, relative: str) -> str:
-        return f"{self.namespace}.{relative}"
+    def address(self, subject: EventSubject[Any] | RpcSubject[Any, Any]) -> str:
+        """The subject on the wire: the channel's subject under this deployment's namespace."""
+        return f"{self.namespace}.{subject.relative}"
 
-    def stream_name(self, relative: str) -> str:
-        return f"{self.namespace}_{relative}".upper().replace("-", "_")
+    def stream_name(self, stream: Stream) -> str:
+        return f"{self.namespace}_{stream.name}".upper().replace("-", "_")
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, make sure the streams exist, then start every registered consumer."""
+        """Connect, make sure the streams and consumers are as configured, then start consuming."""
         await self.broker.connect()
         await self.ensure_streams()
+        for stream, consumer in self._consumers:
+            await self.jetstream.add_consumer(stream, config=consumer)  # creates, or updates to this config
         await self.broker.start()
 
     async def stop(self) -> None:
@@ -83,105 +121,150 @@ class Bus:
         return self.broker.config.connection_state.stream
 
     async def ensure_streams(self) -> None:
-        await self._ensure_stream(
-            subjects.EVENTS_STREAM, subjects.EVENTS_STREAM_SUBJECTS, max_age_seconds=30 * 24 * 3600.0
-        )
-        await self._ensure_stream(
-            subjects.DEAD_LETTER_STREAM, subjects.DEAD_LETTER_STREAM_SUBJECTS, max_age_seconds=90 * 24 * 3600.0
-        )
+        await self._ensure_stream(EVENTS_STREAM, self.config.events_max_age_seconds)
+        await self._ensure_stream(DEAD_LETTER_STREAM, self.config.dead_letter_max_age_seconds)
 
-    async def _ensure_stream(self, name: str, relative_subjects: tuple[str, ...], max_age_seconds: float) -> None:
-        config = StreamConfig(
-            name=self.stream_name(name),
-            subjects=[self.subject(s) for s in relative_subjects],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            discard=DiscardPolicy.OLD,
+    async def _ensure_stream(self, stream: Stream, max_age_seconds: float) -> None:
+        config = api.StreamConfig(
+            name=self.stream_name(stream),
+            subjects=[f"{self.namespace}.{s}" for s in stream.subjects],
+            retention=api.RetentionPolicy.LIMITS,
+            storage=api.StorageType.FILE,
+            discard=api.DiscardPolicy.OLD,
             max_age=max_age_seconds,
             duplicate_window=_DUPLICATE_WINDOW_SECONDS,
+            num_replicas=self.config.stream_replicas,
         )
         try:
             await self.jetstream.add_stream(config=config)
-        except BadRequestError:
-            # Another service created it first, possibly with an older config: converge on ours.
+            return
+        except BadRequestError as exc:
+            refused = exc  # usually: it exists, maybe sized or retained differently
+        except APIError as exc:
+            raise self._stream_error(config, exc) from exc
+        try:
+            # Settings changed or an older version created it: converge on this configuration.
             await self.jetstream.update_stream(config=config)
+        except APIError as exc:
+            raise self._stream_error(config, refused if isinstance(exc, NotFoundError) else exc) from exc
+
+    def _stream_error(self, config: api.StreamConfig, exc: APIError) -> BusError:
+        return BusError(f"stream {config.name} (BUS_STREAM_REPLICAS={self.config.stream_replicas}): {exc.description}")
 
     # ---- events (JetStream) ---------------------------------------------------------------
 
-    @staticmethod
-    def _stream_for(relative_subject: str) -> str:
-        if relative_subject.startswith(subjects.DEAD_LETTER + "."):
-            return subjects.DEAD_LETTER_STREAM
-        return subjects.EVENTS_STREAM
-
-    async def publish(self, relative_subject: str, event: Message) -> None:
+    async def publish(self, subject: EventSubject[EventT], event: EventT) -> None:
         """Durably publish a fact; returns once JetStream has stored it (or already had it)."""
+        subject.check(event)
         await self.broker.publish(
             event.model_dump_json().encode(),
-            self.subject(relative_subject),
+            self.address(subject),
             headers={"Nats-Msg-Id": event.event_id, "content-type": "application/json"},
-            stream=self.stream_name(self._stream_for(relative_subject)),
+            stream=self.stream_name(subject.channel.stream),
             timeout=5.0,
         )
 
     def consume(
         self,
-        relative_subject: str,
-        model: type[EventT],
+        subject: EventSubject[EventT],
         durable: str,
         handler: Callable[[EventT], Awaitable[None]],
         *,
         batch_size: int = 16,
     ) -> None:
-        """Register a durable pull consumer; must be called before `start()`."""
-        subject = self.subject(relative_subject)
-        consumer = f"{self.service}-{durable}"
-        stream = self._stream_for(relative_subject)
+        """Register a durable pull consumer; must be called before `start()`.
+
+        A message is acked only after `handler` returns. A handler that raises is retried after
+        the configured backoff, `max_deliver` attempts in all; then the message goes to the
+        dead-letter stream with one alert, as does a message that fails validation (at once).
+        Either way the consumer moves on to the messages behind it.
+        """
+        address = self.address(subject)
+        consumer = f"{self.service}-{durable}".replace(".", "_")
+        stream = self.stream_name(subject.channel.stream)
+        model = subject.channel.model
+        attempts = self.config.max_deliver
+        self._consumers.append((stream, api.ConsumerConfig(
+            name=consumer,
+            durable_name=consumer,
+            filter_subject=address,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=_ACK_WAIT_SECONDS,
+            # One delivery beyond the attempts: if the last attempt crashed the process, the
+            # next delivery still dead-letters the message instead of JetStream dropping it silently.
+            max_deliver=attempts + 1,
+        )))
 
         async def on_message(msg: NatsMessage) -> None:
-            raw: bytes = msg.body
+            raw: Msg = msg.raw_message
+            delivery = raw.metadata.num_delivered
             try:
-                event = model.model_validate_json(raw)
+                event = model.model_validate_json(msg.body)
             except ValidationError as exc:
-                await self._dead_letter(msg.raw_message.subject, consumer, raw, exc)
+                log.warning("message failed validation; dead-lettered", subject=raw.subject, consumer=consumer,
+                            event_id=_published_id(raw), error=str(exc).splitlines()[0])
+                await self._dead_letter(raw, consumer, f"not a valid {model.__name__}: {exc}", _published_id(raw),
+                                        severity="warning")
+                await msg.ack()
+                return
+            if delivery > attempts:
+                await self._dead_letter(raw, consumer, f"delivered {delivery} times without an ack", event.event_id)
                 await msg.ack()
                 return
             try:
                 await handler(event)
-            except Exception:
-                log.exception("handler failed; message will be redelivered", subject=subject, consumer=consumer)
-                await msg.nack(delay=_NACK_DELAY_SECONDS)
-                return
+            except Exception as exc:
+                context = dict(subject=raw.subject, event_id=event.event_id, consumer=consumer, attempt=delivery,
+                               max_deliver=attempts)
+                if delivery < attempts:
+                    retry_in = self.config.backoff_before(delivery + 1)
+                    log.exception("handler failed; will retry", retry_in=retry_in, **context)
+                    await msg.nack(delay=retry_in)
+                    return
+                log.exception("handler failed on its last attempt; dead-lettered", **context)
+                await self._dead_letter(raw, consumer, f"handler failed {delivery} times; last: {type(exc).__name__}: {exc}",
+                                        event.event_id)
             await msg.ack()
 
         self.broker.subscriber(
-            subject,
-            stream=JStream(self.stream_name(stream), declare=False),
-            durable=consumer.replace(".", "_"),
+            address,
+            stream=JStream(stream, declare=False),
+            durable=consumer,
             pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,
         )(on_message)
 
-    async def _dead_letter(self, subject: str, consumer: str, raw: bytes, exc: Exception) -> None:
-        relative = subject.removeprefix(f"{self.namespace}.")
-        error = str(exc)[:4000]
-        log.warning("message failed validation; dead-lettered", subject=subject, consumer=consumer, error=error)
+    async def _dead_letter(self, raw: Msg, consumer: str, error: str, event_id: str | None = None, *,
+                           severity: Severity = "critical") -> None:
+        """Keep the message with the reason and raise one alert. Both ids are derived from the
+        message (its stream and sequence; a request's bytes), so doing this again after a crash
+        stores nothing new: JetStream drops the duplicates."""
+        original = raw.subject.removeprefix(f"{self.namespace}.")
+        if raw.reply.startswith("$JS.ACK."):
+            sequence: object = raw.metadata.sequence.stream
+            origin: tuple[object, ...] = (raw.metadata.stream, sequence)
+        else:
+            sequence = None
+            origin = ("request", hashlib.sha256(raw.data).hexdigest())
+        error = error[:4000]
         letter = DeadLetter(
-            original_subject=relative,
+            event_id=deterministic_id("dead-letter", consumer, *origin),
+            original_subject=original,
             consumer=consumer,
             error=error,
-            payload=raw[:_MAX_DEAD_LETTER_PAYLOAD].decode(errors="replace"),
+            payload=raw.data[:_MAX_DEAD_LETTER_PAYLOAD].decode(errors="replace"),
         )
-        await self.publish(subjects.dead_letter_subject(relative), letter)
+        await self.publish(DEAD_LETTERS.subject(original_subject=original), letter)
         await self.publish(
-            subjects.ALERTS,
+            ALERTS.subject(),
             Alert(
-                severity="warning",
+                event_id=deterministic_id("dead-letter-alert", letter.event_id),
+                severity=severity,
                 source=self.service,
                 code="bus.dead_letter",
-                message=f"{consumer} rejected a message on {relative}: {error.splitlines()[0]}",
-                dedup_key=f"dead_letter:{consumer}:{relative}",
-                details={"dead_letter_id": letter.event_id},
+                message=f"{consumer} gave up on a message on {original}: {error.splitlines()[0]}",
+                dedup_key=f"dead_letter:{consumer}:{original}",
+                details={"dead_letter_id": letter.event_id, "event_id": event_id, "stream_sequence": sequence},
             ),
         )
 
@@ -189,46 +272,57 @@ class Bus:
 
     def respond(
         self,
-        relative_subject: str,
-        model: type[EventT],
-        handler: Callable[[EventT], Awaitable[Message]],
+        subject: RpcSubject[RequestT, ReplyT],
+        handler: Callable[[RequestT], Awaitable[ReplyT]],
         *,
         queue: str | None = None,
     ) -> None:
-        """Answer requests on a subject; replicas share the load through a queue group."""
+        """Answer requests on a subject; replicas share the load through a queue group. A handler
+        that raises is logged and the asker gets a `responder_failed` error at once, not a timeout."""
+        address = self.address(subject)
+        model, reply_model = subject.channel.request, subject.channel.reply
+        responder = f"{self.service}-responder"
 
         async def on_request(msg: NatsMessage) -> bytes:
             try:
                 request = model.model_validate_json(msg.body)
             except ValidationError as exc:
-                await self._dead_letter(msg.raw_message.subject, f"{self.service}-responder", msg.body, exc)
-                return _ErrorReply(
-                    error=ErrorInfo(code="invalid_request", message=str(exc).splitlines()[0])
-                ).model_dump_json().encode()
-            reply = await handler(request)
+                log.warning("request failed validation; dead-lettered", subject=address, error=str(exc).splitlines()[0])
+                await self._dead_letter(msg.raw_message, responder, f"not a valid {model.__name__}: {exc}",
+                                        severity="warning")
+                return _error_reply("invalid_request", str(exc).splitlines()[0])
+            try:
+                reply = await handler(request)
+                if not isinstance(reply, reply_model):
+                    raise TypeError(f"{subject.relative} answers {reply_model.__name__}, not {type(reply).__name__}")
+            except Exception as exc:
+                log.exception("responder failed", subject=address, event_id=request.event_id)
+                return _error_reply("responder_failed", f"{self.service} failed answering {subject.relative}: "
+                                                        f"{type(exc).__name__}")
             return reply.model_dump_json().encode()
 
-        self.broker.subscriber(self.subject(relative_subject), queue=queue or self.service)(on_request)
+        self.broker.subscriber(address, queue=queue or self.service)(on_request)
 
     async def request(
-        self, relative_subject: str, request: Message, reply_model: type[ReplyT], *, timeout: float = 5.0
+        self, subject: RpcSubject[RequestT, ReplyT], request: RequestT, *, timeout: float = 5.0
     ) -> ReplyT:
+        subject.check(request)
         # The nats client directly, not the broker: it reports "no responders" at once, so a
         # caller learns a service is down immediately instead of after the whole timeout.
         connection = self.broker.config.connection_state.connection
         try:
             response = await connection.request(
-                self.subject(relative_subject), request.model_dump_json().encode(), timeout=timeout
+                self.address(subject), request.model_dump_json().encode(), timeout=timeout
             )
         except NoRespondersError as exc:
-            raise BusTimeout(f"no service answers {relative_subject}") from exc
+            raise BusTimeout(f"no service answers {subject.relative}") from exc
         except (NatsTimeoutError, asyncio.TimeoutError, TimeoutError) as exc:
-            raise BusTimeout(f"no reply on {relative_subject} within {timeout}s") from exc
+            raise BusTimeout(f"no reply on {subject.relative} within {timeout}s") from exc
         body = response.data
         try:
-            return reply_model.model_validate_json(body)
+            return subject.channel.reply.model_validate_json(body)
         except ValidationError:
             try:
                 raise RemoteError(_ErrorReply.model_validate_json(body).error) from None
             except ValidationError:
-                raise BusError(f"malformed reply on {relative_subject}") from None
+                raise BusError(f"malformed reply on {subject.relative}") from None

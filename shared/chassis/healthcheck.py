@@ -10,16 +10,18 @@ import asyncio
 import sys
 
 from shared.bus import Bus, BusError
-from shared.contracts import HealthReply, HealthRequest, subjects
+from shared.contracts import HealthRequest
+from shared.contracts.channels import HEALTH
 from shared.settings import BaseServiceSettings, load_settings
 
 
 async def check(service: str) -> bool:
-    settings = load_settings(BaseServiceSettings)
+    # It runs inside a service's container, among that service's own settings: it reads only the bus's.
+    settings = load_settings(BaseServiceSettings, strict=False)
     bus = Bus(settings.nats_url, settings.bus_namespace, "healthcheck")
     await bus.broker.connect()
     try:
-        reply = await bus.request(subjects.health_subject(service), HealthRequest(), HealthReply, timeout=3.0)
+        reply = await bus.request(HEALTH.subject(service=service), HealthRequest(), timeout=3.0)
     except BusError as exc:
         print(f"{service}: {exc}")
         return False

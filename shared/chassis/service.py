@@ -19,8 +19,9 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge, start_http_server
 
-from shared.bus import Bus
-from shared.contracts import HealthReply, HealthRequest, subjects, utcnow
+from shared.bus import Bus, BusConfig
+from shared.contracts import HealthReply, HealthRequest, utcnow
+from shared.contracts.channels import HEALTH
 from shared.db import apply_migrations, create_pool
 from shared.logs import configure_logging, get_logger
 from shared.settings import BaseServiceSettings, load_settings
@@ -49,7 +50,8 @@ class Service:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
-        self.bus = Bus(self.settings.nats_url, self.settings.bus_namespace, self.name)
+        self.bus = Bus(self.settings.nats_url, self.settings.bus_namespace, self.name,
+                       BusConfig.from_settings(self.settings))
 
     @classmethod
     def with_own_schema(cls, name: str, schema: str, package_dir: Path) -> Service:
@@ -57,7 +59,7 @@ class Service:
         `<package>/adapters/migrations` — the standard layout."""
         return cls(
             name,
-            load_settings(BaseServiceSettings),
+            load_settings(BaseServiceSettings, service=name),
             schema=schema,
             migrations=package_dir / "adapters" / "migrations",
         )
@@ -106,7 +108,7 @@ class Service:
                 if applied:
                     log.info("migrations applied", schema=self.schema, versions=applied)
             self.health_checks.setdefault("database", self._db_check)
-        self.bus.respond(subjects.health_subject(self.name), HealthRequest, self.health, queue=f"{self.name}-health")
+        self.bus.respond(HEALTH.subject(service=self.name), self.health, queue=f"{self.name}-health")
         await self.bus.start()
         self._running = [asyncio.create_task(self._supervise(t)) for t in self._tasks]
         SERVICE_UP.labels(self.name).set(1)

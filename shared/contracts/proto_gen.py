@@ -1,17 +1,19 @@
-"""Generate `proto/` from the contract models: one JSON Schema per model and an AsyncAPI document.
+"""Generate `proto/` from the contract models and channels: one JSON Schema per model and an
+AsyncAPI document; and, from the same channels, `deploy/nats/permissions.conf`.
 
-`python -m shared.contracts.proto_gen [out_dir]` (what `make proto` runs). The output is
-deterministic, so the drift test can regenerate into a temp dir and compare byte for byte.
+`python -m shared.contracts.proto_gen` (what `make proto` runs) writes both. The output is
+deterministic, so the drift tests compare it byte for byte with the committed files.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from shared.contracts import ALL_MODELS, EVENT_CHANNELS, RPC_CHANNELS, subjects
+from shared.contracts import ALL_MODELS
+from shared.contracts.channels import EVENT_CHANNELS, RPC_CHANNELS
+from shared.contracts.permissions_gen import PERMISSIONS_FILE, render_permissions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,19 +40,22 @@ def asyncapi_document() -> dict[str, Any]:
         messages[model.__name__] = {"payload": {"$ref": f"#/components/schemas/{model.__name__}"}}
         return {"$ref": f"#/components/messages/{model.__name__}"}
 
-    for address, model in EVENT_CHANNELS.items():
-        key = address.replace(".", "_").replace("{", "").replace("}", "")
+    for channel in EVENT_CHANNELS:
+        key = _key(channel.pattern)
         channels[key] = {
-            "address": "{namespace}." + address,
-            "description": f"JetStream stream {subjects.EVENTS_STREAM if not address.startswith(subjects.DEAD_LETTER) else subjects.DEAD_LETTER_STREAM}",
-            "messages": {model.__name__: message_ref(model)},
+            "address": "{namespace}." + channel.pattern,
+            "description": f"{channel.description}. JetStream stream {channel.stream.name}; "
+            f"published by {_names(channel.publishers)}; consumed by {_names(channel.consumers)}",
+            "messages": {channel.model.__name__: message_ref(channel.model)},
         }
         operations[f"publish_{key}"] = {"action": "send", "channel": {"$ref": f"#/channels/{key}"}}
-    for address, (request, reply) in RPC_CHANNELS.items():
-        key = address.replace(".", "_").replace("{", "").replace("}", "")
+    for rpc in RPC_CHANNELS:
+        key = _key(rpc.pattern)
+        request, reply = rpc.request, rpc.reply
         channels[key] = {
-            "address": "{namespace}." + address,
-            "description": "core NATS request/reply",
+            "address": "{namespace}." + rpc.pattern,
+            "description": f"{rpc.description}. Core NATS request/reply; answered by {_names(rpc.answerers)}; "
+            f"asked by {_names(rpc.askers)}",
             "messages": {request.__name__: message_ref(request), reply.__name__: message_ref(reply)},
         }
         operations[f"request_{key}"] = {
@@ -74,6 +79,14 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
+def _key(pattern: str) -> str:
+    return pattern.replace(".", "_").replace("{", "").replace("}", "")
+
+
+def _names(services: tuple[str, ...]) -> str:
+    return ", ".join(services) or "no service (kept for an operator)"
+
+
 def render() -> dict[str, str]:
     """Relative path → file content for everything under proto/."""
     files = {f"jsonschema/{name}.json": _dump(schema) for name, schema in json_schemas().items()}
@@ -91,4 +104,5 @@ def write(out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    write(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT / "proto")
+    write(REPO_ROOT / "proto")
+    (REPO_ROOT / PERMISSIONS_FILE).write_text(render_permissions())

@@ -1,4 +1,5 @@
 from shared.db.migrations import MigrationError, apply_migrations
 from shared.db.pool import create_pool
+from shared.db.roles import provision_service_roles
 
-__all__ = ["MigrationError", "apply_migrations", "create_pool"]
+__all__ = ["MigrationError", "apply_migrations", "create_pool", "provision_service_roles"]

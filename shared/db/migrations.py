@@ -52,7 +52,10 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> 
     async with pool.acquire() as conn:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"trueup.migrations.{schema}")
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            # Only when missing: a service's own role owns its schema but may not create schemas
+            # (Postgres checks that right before it looks whether the schema exists).
+            if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+                await conn.execute(f"CREATE SCHEMA {schema}")
             await conn.execute(
                 f"""CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
                         version integer PRIMARY KEY,

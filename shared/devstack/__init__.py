@@ -1,1 +1,1 @@
-"""Development and CI infrastructure: embedded NATS/Postgres, provisioning, `make run`."""
+"""Development and CI infrastructure: embedded NATS/Postgres and provisioning (tests and `make run`)."""

@@ -1,65 +1,8 @@
-"""The running stack: every service as its own process on real NATS + Postgres, asked via the API."""
+"""The running stack (tests/api_gateway/conftest.py): health over the bus, the UI shell, OpenAPI, metrics."""
 
-import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
 
-import httpx
-import pytest
-
-SERVICES = ["exchange_gateway", "ledger", "reconciler", "executor", "risk", "notifier"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_until(check, timeout=30.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        try:
-            last = await check()
-            if last:
-                return last
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not ready in {timeout}s (last={last!r})")
-
-
-@pytest.fixture(scope="module")
-async def stack(nats_url, database_url, bus_namespace, tmp_path_factory):
-    port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "NATS_URL": nats_url,
-        "DATABASE_URL": database_url,
-        "BUS_NAMESPACE": bus_namespace,
-        "API_PORT": str(port),
-    }
-    logs = {name: tmp_path_factory.mktemp("logs") / f"{name}.log" for name in [*SERVICES, "api_gateway"]}
-    procs = {}
-    for name, log in logs.items():
-        # A file, not a pipe: nothing reads a pipe until the end, and a full one blocks the service.
-        with log.open("wb") as sink:
-            procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-        yield client, procs, logs
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+from tests.api_gateway.conftest import wait_until
 
 
 async def test_every_service_reports_healthy_over_the_bus(stack):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from services.venue_sim.domain.kalshi import KalshiExchange
-from services.venue_sim.testing import RunningSim, running_sim
+from tests.support.venue_sim import RunningSim, running_sim
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -25,7 +25,7 @@ from polymarket.models.clob import ApiKeyCreds
 from polymarket.models.clob.order_response import AcceptedOrder, RejectedOrder
 
 from services.venue_sim.domain.polymarket import Market, PolymarketExchange
-from services.venue_sim.testing import RunningSim, running_sim
+from tests.support.venue_sim import RunningSim, running_sim
 
 UNITS = Decimal(1_000_000)  # USDC and shares both have 6 decimals on chain
 

@@ -14,9 +14,9 @@ import pytest
 
 from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.venue_sim.scenarios.demo import load_scenario
-from services.venue_sim.testing import RunningSim, running_sim, vectors
 from tests.exchange_gateway.feed_plumbing import Plumbing, feed_plumbing
 from tests.exchange_gateway.gateway_env import gateway_settings
+from tests.support.venue_sim import RunningSim, running_sim, vectors
 
 SEED = 7
 

@@ -11,7 +11,8 @@ import asyncpg
 
 from services.exchange_gateway import main as gateway_main
 from shared.bus import Bus
-from shared.contracts import Alert, Fill, SettlementRecorded, subjects
+from shared.contracts import Alert, Fill, SettlementRecorded
+from shared.contracts.channels import ALERTS, FILLS, SETTLEMENTS
 from shared.db import apply_migrations, create_pool
 
 
@@ -48,9 +49,9 @@ async def feed_plumbing(nats_url: str, database_url: str) -> AsyncIterator[Plumb
     publisher = Bus(nats_url, namespace, "exchange-gateway")
     listener = Bus(nats_url, namespace, "ledger")
     seen = BusRecord()
-    listener.consume(subjects.FILLS + ".>", Fill, f"fills-{namespace}", seen.fill)
-    listener.consume(subjects.SETTLEMENTS + ".>", SettlementRecorded, f"settlements-{namespace}", seen.settlement)
-    listener.consume(subjects.ALERTS, Alert, f"alerts-{namespace}", seen.alert)
+    listener.consume(FILLS.every(), f"fills-{namespace}", seen.fill)
+    listener.consume(SETTLEMENTS.every(), f"settlements-{namespace}", seen.settlement)
+    listener.consume(ALERTS.every(), f"alerts-{namespace}", seen.alert)
     await publisher.start()
     await listener.start()
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.exchange_gateway.settings import GatewaySettings
-from services.venue_sim.testing import RunningSim
 from shared.settings import load_settings
+from tests.support.venue_sim import RunningSim
 
 
 def gateway_env(sim: RunningSim, tmp_path: Path, venues: tuple[str, ...] = ("kalshi", "polymarket")) -> dict[str, str]:

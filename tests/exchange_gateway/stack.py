@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.db_roles import service_database_urls
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -22,11 +25,17 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, procs: dict[str, subprocess.Popen], logs: dict[str, Path], api: str, namespace: str) -> None:
+    def __init__(self, procs: dict[str, subprocess.Popen], logs: dict[str, Path], api: str, namespace: str,
+                 token: str) -> None:
         self.procs = procs
         self.logs = logs
         self.api = api
         self.namespace = namespace
+        self.token = token
+
+    def client(self, **kwargs) -> httpx.AsyncClient:
+        """An HTTP client for the API that sends the stack's token, as a script would."""
+        return httpx.AsyncClient(base_url=self.api, headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
 
     def stop(self) -> dict[str, str]:
         for proc in self.procs.values():
@@ -50,19 +59,22 @@ def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen:
 def start_stack(nats_url: str, database_url: str, gateway_extra: dict[str, str]) -> Stack:
     namespace = f"s{uuid.uuid4().hex[:10]}"
     port = free_port()
-    base = {"PATH": os.environ["PATH"], "NATS_URL": nats_url, "DATABASE_URL": database_url,
-            "BUS_NAMESPACE": namespace, "LOG_LEVEL": "DEBUG"}
+    token = secrets.token_urlsafe(32)
+    # Only what every service declares: a service refuses a setting it does not implement.
+    base = {"PATH": os.environ["PATH"], "NATS_URL": nats_url, "BUS_NAMESPACE": namespace, "LOG_LEVEL": "DEBUG"}
     # Fast polls so tests see fills and marks quickly; `gateway_extra` may set others (a benchmark
     # runs the defaults).
-    gateway = {**base, "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1", **gateway_extra,
+    gateway = {**base, "DATABASE_URL": service_database_urls(database_url)["exchange-gateway"],
+               "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1", **gateway_extra,
                "METRICS_PORT": str(free_port())}
     logs = {name: Path(tempfile.mkdtemp()) / f"{name}.log" for name in ("exchange-gateway", "api-gateway")}
     procs = {
         "exchange-gateway": spawn("services.exchange_gateway", gateway, logs["exchange-gateway"]),
-        # The API gets no venue variables at all: it must work without them.
-        "api-gateway": spawn("services.api_gateway", {**base, "API_PORT": str(port)}, logs["api-gateway"]),
+        # The API gets no venue variables and no database (it owns no tables): it must work without them.
+        "api-gateway": spawn("services.api_gateway", {**base, "API_PORT": str(port), "API_TOKEN": token},
+                             logs["api-gateway"]),
     }
-    stack = Stack(procs, logs, f"http://127.0.0.1:{port}", namespace)
+    stack = Stack(procs, logs, f"http://127.0.0.1:{port}", namespace, token)
     stack.gateway_metrics = f"http://127.0.0.1:{gateway['METRICS_PORT']}/metrics"
     return stack
 

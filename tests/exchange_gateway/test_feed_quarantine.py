@@ -12,9 +12,9 @@ import httpx
 from services.exchange_gateway.adapters.fill_store import FillStore
 from services.exchange_gateway.domain.feed_health import FeedHealth
 from services.exchange_gateway.handlers.feed_poller import FeedPoller, fills_feed
-from services.venue_sim.testing import RunningSim
 from shared.contracts import utcnow
 from tests.exchange_gateway.feed_plumbing import Plumbing, quiet
+from tests.support.venue_sim import RunningSim
 
 def fill_poller(client, plumbing: Plumbing) -> FeedPoller:
     """A fresh poller, as after a restart: same database, new objects."""

@@ -10,11 +10,12 @@ from collections.abc import Callable
 
 import httpx
 
-from services.venue_sim.testing import running_sim
 from shared.bus import Bus
-from shared.contracts import SettlementRecorded, subjects
+from shared.contracts import SettlementRecorded
+from shared.contracts.channels import SETTLEMENTS
 from tests.exchange_gateway.gateway_env import gateway_env
 from tests.exchange_gateway.stack import start_stack, wait_for_gateway
+from tests.support.venue_sim import running_sim
 
 STALL_SECONDS = 3
 
@@ -39,7 +40,7 @@ async def settlements_on_the_bus(nats_url: str, namespace: str, expected: int, t
         seen.append(event)
 
     listener = Bus(nats_url, namespace, "ledger")
-    listener.consume(subjects.SETTLEMENTS + ".>", SettlementRecorded, "settlements-check", record)
+    listener.consume(SETTLEMENTS.every(), "settlements-check", record)
     await listener.start()
     try:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -59,7 +60,7 @@ async def test_settlements_published_and_health_counts_quarantine_and_degrades_w
         # Its own database: the gateway records what it published, and other stacks expect to publish it all.
         stack = start_stack(nats_url, database_factory("trueup_feeds"), env)
         try:
-            async with httpx.AsyncClient(base_url=stack.api, timeout=10) as api, \
+            async with stack.client(timeout=10) as api, \
                     httpx.AsyncClient(base_url=f"{sim.admin_url}/_sim", timeout=10) as admin:
                 await wait_for_gateway(api)
                 feeds = ("kalshi.fills", "kalshi.settlements", "polymarket.fills", "polymarket.settlements")

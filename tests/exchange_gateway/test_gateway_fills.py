@@ -11,11 +11,11 @@ import pytest
 from services.exchange_gateway.adapters.fill_store import FillStore
 from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.exchange_gateway.handlers.feed_poller import FeedPoller, fills_feed
-from services.venue_sim.testing import running_sim
 from shared.bus import Bus
 from shared.contracts import Fill
 from tests.exchange_gateway.feed_plumbing import quiet
 from tests.exchange_gateway.gateway_env import gateway_settings
+from tests.support.venue_sim import running_sim
 
 
 def by_key(fills: list[Fill]) -> dict[tuple[str, str], set[str]]:

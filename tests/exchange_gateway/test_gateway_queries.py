@@ -11,10 +11,11 @@ import pytest
 from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.exchange_gateway.handlers.marks import SNAPSHOT_REUSE_ROUNDS, publish_marks_once, run_mark_publisher
 from services.exchange_gateway.handlers.queries import VenueQueries
-from services.venue_sim.testing import running_sim
 from shared.bus import Bus
-from shared.contracts import BalancesRequest, ExternalPositionsSnapshot, FillsPageRequest, OrderLookupRequest, PositionsRequest, subjects
+from shared.contracts import BalancesRequest, ExternalPositionsSnapshot, FillsPageRequest, OrderLookupRequest, PositionsRequest
+from shared.contracts.channels import EVENTS_STREAM, EXTERNAL_SNAPSHOTS
 from tests.exchange_gateway.gateway_env import gateway_settings
+from tests.support.venue_sim import running_sim
 
 POSITIONS = "GET /trade-api/v2/portfolio/positions"
 
@@ -174,12 +175,12 @@ class GatedBus(Bus):
         self.gate = asyncio.Event()
         self.failures = 0
 
-    async def publish(self, relative_subject, event) -> None:
+    async def publish(self, subject, event) -> None:
         await self.gate.wait()
         if self.failures:
             self.failures -= 1
             raise TimeoutError("publish timed out")
-        await super().publish(relative_subject, event)
+        await super().publish(subject, event)
 
 
 async def test_positions_are_answered_before_the_snapshot_fact_is_acked_and_the_fact_follows(nats_url, sim, tmp_path):
@@ -200,8 +201,8 @@ async def test_positions_are_answered_before_the_snapshot_fact_is_acked_and_the_
         assert queries.facts.pending == 0
 
         # Both facts were stored, in the order they were taken.
-        stream = bus.stream_name(subjects.EVENTS_STREAM)
-        subject = bus.subject(subjects.per_venue(subjects.EXTERNAL_SNAPSHOTS, "kalshi"))
+        stream = bus.stream_name(EVENTS_STREAM)
+        subject = bus.address(EXTERNAL_SNAPSHOTS.subject(venue="kalshi"))
         consumer = await bus.jetstream.pull_subscribe(subject, durable=None, stream=stream)
         stored = [ExternalPositionsSnapshot.model_validate_json(m.data) for m in await consumer.fetch(2, timeout=5)]
         assert [s.event_id for s in stored] == [first.snapshots[0].event_id, second.snapshots[0].event_id]

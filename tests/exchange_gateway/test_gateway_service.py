@@ -6,12 +6,11 @@ import asyncio
 import base64
 from decimal import Decimal
 
-import httpx
 import nats
 
-from services.venue_sim.testing import running_sim
 from tests.exchange_gateway.gateway_env import gateway_env
 from tests.exchange_gateway.stack import get_external, start_stack
+from tests.support.venue_sim import running_sim
 
 
 def secret_forms(creds) -> list[str]:
@@ -48,7 +47,7 @@ async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url,
         await nc.subscribe(">", cb=capture)
         responses: list[str] = []
         try:
-            async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
+            async with stack.client(timeout=40) as client:
                 body = await get_external(client, refresh=1)
                 responses.append(str(body))
                 for path in ("/api/health", "/", "/static/holdings.js", "/schema/openapi.json", "/metrics",
@@ -87,7 +86,7 @@ async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url,
     haystacks = {"gateway log": output["exchange-gateway"], "api log": output["api-gateway"],
                  "bus": events, "api responses": "\n".join(responses)}
     assert "service started" in output["exchange-gateway"]
-    for form in secret_forms(sim.credentials):
+    for form in [*secret_forms(sim.credentials), stack.token]:
         for where, text in haystacks.items():
             assert form not in text, f"a secret leaked into the {where}"
 
@@ -114,7 +113,7 @@ async def test_a_failing_venue_is_named_and_the_other_is_still_served(nats_url, 
         env["POLYMARKET_API_SECRET"] = base64.urlsafe_b64encode(b"w" * 32).decode()  # the sim says 401
         stack = start_stack(nats_url, database_url, env)
         try:
-            async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
+            async with stack.client(timeout=40) as client:
                 external = (await get_external(client))["external"]
                 assert "polymarket" in external["errors"]
                 assert external["kalshi"]["complete"] is True and external["kalshi"]["positions"]
@@ -132,7 +131,7 @@ async def test_unconfigured_venue_is_reported_and_the_other_served(nats_url, dat
     async with running_sim(scenario="demo") as sim:
         stack = start_stack(nats_url, database_url, gateway_env(sim, tmp_path, venues=("kalshi",)))
         try:
-            async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
+            async with stack.client(timeout=40) as client:
                 external = (await get_external(client))["external"]
                 health = (await client.get("/api/health")).json()
         finally:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.exchange_gateway.settings import GatewaySettings
-from shared.contracts.subjects import GATEWAY_REPLY_TIMEOUT_SECONDS
+from shared.contracts.channels import GATEWAY_REPLY_TIMEOUT_SECONDS
 from shared.logs import redact_text
 from shared.settings import ConfigError, load_settings
 

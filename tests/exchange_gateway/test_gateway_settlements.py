@@ -10,10 +10,10 @@ import pytest
 
 from services.exchange_gateway.adapters.settlement_store import SettlementStore
 from services.exchange_gateway.handlers.feed_poller import FeedPoller, settlements_feed
-from services.venue_sim.testing import RunningSim
 from shared.bus import Bus
 from shared.contracts import deterministic_id
 from tests.exchange_gateway.feed_plumbing import Plumbing, quiet
+from tests.support.venue_sim import RunningSim
 
 def poller(client, store: SettlementStore, bus: Bus) -> FeedPoller:
     return FeedPoller(client.venue, settlements_feed(client), store, bus, 0.1)

@@ -16,8 +16,8 @@ from services.exchange_gateway.adapters.kalshi_client import KalshiClient
 from services.exchange_gateway.adapters.kalshi_signing import KalshiSigner
 from services.exchange_gateway.adapters.venue import VenueError
 from services.exchange_gateway.domain.rate_budget import kalshi_budget
-from services.venue_sim.testing import RunningSim
 from shared.contracts import deterministic_id
+from tests.support.venue_sim import RunningSim
 
 FAST_RETRY = RetryPolicy(attempts=3, base_s=0.01, cap_s=0.05)
 

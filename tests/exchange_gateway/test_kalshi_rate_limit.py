@@ -13,7 +13,7 @@ from services.exchange_gateway.adapters.http import RetryPolicy
 from services.exchange_gateway.adapters.kalshi_client import KalshiClient
 from services.exchange_gateway.adapters.kalshi_signing import KalshiSigner
 from services.exchange_gateway.domain.rate_budget import RateBudget, TokenBucket, kalshi_budget
-from services.venue_sim.testing import RunningSim
+from tests.support.venue_sim import RunningSim
 
 READS = 45
 ROUTE = "GET /trade-api/v2/portfolio/balance"

@@ -15,8 +15,8 @@ from services.exchange_gateway.adapters.polymarket_auth import PolymarketCredent
 from services.exchange_gateway.adapters.polymarket_client import PolymarketClient, polymarket_budget
 from services.exchange_gateway.adapters.venue import VenueError
 from services.venue_sim.scenarios.demo import load_scenario
-from services.venue_sim.testing import RunningSim, running_sim
 from shared.contracts import deterministic_id
+from tests.support.venue_sim import RunningSim, running_sim
 
 SEED = 7
 FAST_RETRY = RetryPolicy(attempts=3, base_s=0.01, cap_s=0.02)

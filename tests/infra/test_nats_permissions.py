@@ -1,4 +1,5 @@
-"""deploy/nats: the production permission rules hold on a real nats-server."""
+"""deploy/nats: the permission rules generated from the channel declarations are current and hold on a
+real nats-server."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import nats
 import pytest
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 
+from shared.contracts.channels import SERVICES
+from shared.contracts.permissions_gen import render_permissions
 from shared.devstack import embedded
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats"
-USERS = ("exchange-gateway", "executor", "ledger", "reconciler", "risk", "notifier", "api-gateway")
+USERS = SERVICES
 
 
 def _password(user: str) -> str:
@@ -54,6 +57,11 @@ async def _connect(port: int, user: str, errors: list[Exception] | None = None):
         f"nats://127.0.0.1:{port}", user=user, password=_password(user), error_cb=on_error,
         allow_reconnect=False,
     )
+
+
+def test_permissions_file_matches_the_channel_declarations() -> None:
+    """`make proto` writes it; declaring a channel or a consumer without regenerating fails here."""
+    assert (DEPLOY / "permissions.conf").read_text() == render_permissions(), "run `make proto`"
 
 
 async def test_config_is_valid_for_nats_server() -> None:
@@ -135,3 +143,29 @@ async def test_jetstream_usable_by_services(server: int) -> None:
         assert ack.seq == 1
     finally:
         await gateway.close()
+
+
+async def test_every_service_may_raise_alerts(server: int) -> None:
+    """A dead-lettering consumer raises an alert whichever service it runs in."""
+    watcher = await _connect(server, "notifier")
+    got: list[bytes] = []
+
+    async def collect(msg) -> None:
+        got.append(msg.data)
+
+    await watcher.subscribe("trueup.evt.alerts", cb=collect)
+    await watcher.flush()
+    try:
+        for user in USERS:
+            errors: list[Exception] = []
+            nc = await _connect(server, user, errors)
+            try:
+                await nc.publish("trueup.evt.alerts", user.encode())
+                await nc.flush()
+            finally:
+                await nc.close()
+            assert not errors, (user, errors)
+        await asyncio.sleep(0.2)
+        assert sorted(got) == sorted(u.encode() for u in USERS)
+    finally:
+        await watcher.close()

@@ -5,7 +5,17 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import ALL_MODELS, EVENT_CHANNELS, RPC_CHANNELS, Fill, deterministic_id, utcnow
+from shared.contracts import ALL_MODELS, Fill, Mark, deterministic_id, utcnow
+from shared.contracts.channels import (
+    DEAD_LETTERS,
+    EVENT_CHANNELS,
+    FILLS,
+    GATEWAY_POSITIONS,
+    HEALTH,
+    RPC_CHANNELS,
+    SERVICES,
+    STREAMS,
+)
 from shared.contracts.proto_gen import render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,10 +83,53 @@ def test_deterministic_ids_are_stable_and_distinct():
 
 def test_every_channel_model_is_in_the_generated_schemas():
     names = {m.__name__ for m in ALL_MODELS}
-    for model in EVENT_CHANNELS.values():
-        assert model.__name__ in names
-    for request, reply in RPC_CHANNELS.values():
-        assert {request.__name__, reply.__name__} <= names
+    for channel in EVENT_CHANNELS:
+        assert channel.model.__name__ in names
+    for rpc in RPC_CHANNELS:
+        assert {rpc.request.__name__, rpc.reply.__name__} <= names
+
+
+def test_every_channel_names_known_services_and_lies_in_its_stream():
+    for channel in EVENT_CHANNELS:
+        assert channel.publishers and set(channel.publishers + channel.consumers) <= set(SERVICES), channel.pattern
+        prefixes = [s.removesuffix(">") for s in channel.stream.subjects]
+        assert any(channel.wildcard().startswith(p) for p in prefixes), channel.pattern
+        assert channel.stream in STREAMS
+    for rpc in RPC_CHANNELS:
+        assert rpc.answerers and rpc.askers and set(rpc.answerers + rpc.askers) <= set(SERVICES), rpc.pattern
+    patterns = [c.pattern for c in (*EVENT_CHANNELS, *RPC_CHANNELS)]
+    assert len(patterns) == len(set(patterns))
+
+
+def test_a_subject_is_built_only_from_values_that_fit_its_pattern():
+    assert FILLS.subject(venue="kalshi").relative == "evt.fills.kalshi"
+    assert FILLS.every().relative == "evt.fills.*"
+    assert DEAD_LETTERS.subject(original_subject="evt.fills.kalshi").relative == "dlq.evt.fills.kalshi"
+    assert DEAD_LETTERS.every().relative == "dlq.>"
+    assert HEALTH.subject(service="ledger").relative == "rpc.health.ledger"
+    for bad in ({"venue": "binance"}, {}, {"venue": "kalshi", "extra": "x"}, {"service": "ledger"}):
+        with pytest.raises(ValueError):
+            FILLS.subject(**bad)
+    for bad_service in ("nobody", "ledger.>", "*"):
+        with pytest.raises(ValueError):
+            HEALTH.subject(service=bad_service)
+    for bad_original in ("evt.*", "evt.>", "a b", ""):
+        with pytest.raises(ValueError):
+            DEAD_LETTERS.subject(original_subject=bad_original)
+
+
+def test_a_channel_refuses_a_model_it_does_not_carry_or_an_event_that_contradicts_its_subject():
+    subject = FILLS.subject(venue="kalshi")
+    subject.check(make_fill())
+    mark = Mark(venue="kalshi", instrument_id="T", as_of=utcnow())
+    with pytest.raises(TypeError, match="evt.fills.kalshi carries Fill, not Mark"):
+        subject.check(mark)
+    with pytest.raises(ValueError, match="venue='polymarket'"):
+        subject.check(make_fill(venue="polymarket"))
+    with pytest.raises(ValueError, match="wildcard"):
+        FILLS.every().check(make_fill())
+    with pytest.raises(TypeError, match="takes PositionsRequest"):
+        GATEWAY_POSITIONS.subject().check(make_fill())
 
 
 def test_proto_directory_matches_the_code():

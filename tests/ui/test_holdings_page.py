@@ -6,6 +6,7 @@ $TRUEUP_SCREENSHOT_DIR) for a human to look at: titles before ids, money formatt
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from services.venue_sim.testing import running_sim
+from services.api_gateway.login_link import mint_login_link
 from tests.exchange_gateway.gateway_env import gateway_env
 from tests.exchange_gateway.stack import get_external, start_stack
+from tests.support.venue_sim import running_sim
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("TRUEUP_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "build" / "screenshots"))
@@ -52,9 +54,7 @@ async def test_page_shows_both_venues_readably_and_refreshes(nats_url, database_
     async with running_sim(scenario="demo") as sim:
         stack = start_stack(nats_url, database_url, gateway_env(sim, tmp_path))
         try:
-            import httpx
-
-            async with httpx.AsyncClient(base_url=stack.api, timeout=40) as client:
+            async with stack.client(timeout=40) as client:
                 await get_external(client)  # the stack is up and has answered once
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(
@@ -64,7 +64,10 @@ async def test_page_shows_both_venues_readably_and_refreshes(nats_url, database_
                 context = await browser.new_context(viewport={"width": 1440, "height": 900})
                 await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.api)
                 page = await context.new_page()
-                await page.goto(stack.api + "/")
+                # As a trader does: the one-time link (what `make run` prints) opens a cookie session.
+                link = await asyncio.to_thread(mint_login_link, stack.api, stack.token)
+                await page.goto(link)
+                assert page.url == stack.api + "/"
                 kalshi = page.locator('article[data-venue="kalshi"]')
                 poly = page.locator('article[data-venue="polymarket"]')
                 kalshi_rows, poly_rows = kalshi.locator("tbody tr"), poly.locator("tbody tr")

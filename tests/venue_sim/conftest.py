@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 
 from services.venue_sim.scenarios.demo import load_scenario
-from services.venue_sim.testing import RunningSim, running_sim
+from tests.support.venue_sim import RunningSim, running_sim
 
 PREFIX = "/trade-api/v2"
 

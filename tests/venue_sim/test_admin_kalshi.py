@@ -9,7 +9,7 @@ from decimal import ROUND_CEILING, Decimal
 import httpx
 import pytest
 
-from services.venue_sim.testing import running_sim
+from tests.support.venue_sim import running_sim
 
 D = Decimal
 

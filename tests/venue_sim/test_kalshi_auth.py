@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from services.venue_sim.adapters.kalshi_auth import load_public_key, verify_signature
-from services.venue_sim.testing import TestCredentials, running_sim, vector_credentials
+from tests.support.venue_sim import TestCredentials, running_sim, vector_credentials
 
 PREFIX = "/trade-api/v2"
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "vectors.json").read_text())["kalshi"]

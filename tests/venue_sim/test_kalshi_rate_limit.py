@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from services.venue_sim.testing import running_sim
+from tests.support.venue_sim import running_sim
 
 
 async def test_basic_tier_burst_gets_429_and_the_bucket_refills(signer) -> None:

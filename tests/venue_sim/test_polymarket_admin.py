@@ -9,7 +9,7 @@ import httpx
 
 from services.venue_sim.adapters.polymarket_auth import ApiCredentials, l2_headers
 from services.venue_sim.scenarios.polymarket_demo import load_polymarket_demo
-from services.venue_sim.testing import running_sim
+from tests.support.venue_sim import running_sim
 
 
 async def test_external_trade_fill_and_resolution_show_up_on_the_venue() -> None:

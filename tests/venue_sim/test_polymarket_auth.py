@@ -26,7 +26,7 @@ from services.venue_sim.adapters.polymarket_auth import (
 )
 from services.venue_sim.domain.polymarket_math import order_amounts
 from services.venue_sim.scenarios.polymarket_demo import load_polymarket_demo
-from services.venue_sim.testing import running_sim
+from tests.support.venue_sim import running_sim
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "vectors.json").read_text())["polymarket"]
 L2 = VECTORS["l2_headers_GET_data_orders"]

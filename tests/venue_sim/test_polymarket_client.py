@@ -16,7 +16,7 @@ from polymarket.environments import PRODUCTION, _create_environment
 from polymarket.models.clob import ApiKeyCreds
 
 from services.venue_sim.scenarios.polymarket_demo import load_polymarket_demo
-from services.venue_sim.testing import running_sim
+from tests.support.venue_sim import running_sim
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "vectors.json").read_text())["polymarket"]
 PRIVATE_KEY = VECTORS["l2_headers_GET_data_orders"]["signer_private_key"]

@@ -11,7 +11,7 @@ import httpx
 
 from services.venue_sim.adapters.polymarket_auth import ApiCredentials, l2_headers
 from services.venue_sim.scenarios.polymarket_demo import load_polymarket_demo
-from services.venue_sim.testing import running_sim
+from tests.support.venue_sim import running_sim
 
 
 def _ensure_demo(handle) -> None:

@@ -11,10 +11,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from services.api_gateway.domain.external import external_view
 from shared.bus import Bus, BusError
-from shared.contracts import BalancesReply, BalancesRequest, PositionsReply, PositionsRequest, subjects, utcnow
+from shared.contracts import BalancesRequest, PositionsRequest, utcnow
+from shared.contracts.channels import GATEWAY_BALANCES, GATEWAY_POSITIONS, GATEWAY_REPLY_TIMEOUT_SECONDS
 
 # Paging every venue can take a while on a big account; the UI shows a spinner meanwhile.
-GATEWAY_TIMEOUT_SECONDS = subjects.GATEWAY_REPLY_TIMEOUT_SECONDS
+GATEWAY_TIMEOUT_SECONDS = GATEWAY_REPLY_TIMEOUT_SECONDS
 
 
 class PositionsController(Controller):
@@ -30,9 +31,9 @@ class PositionsController(Controller):
         force = refresh == 1
         try:
             positions, balances = await asyncio.gather(
-                bus.request(subjects.GATEWAY_POSITIONS, PositionsRequest(force_refresh=force), PositionsReply,
+                bus.request(GATEWAY_POSITIONS.subject(), PositionsRequest(force_refresh=force),
                             timeout=GATEWAY_TIMEOUT_SECONDS),
-                bus.request(subjects.GATEWAY_BALANCES, BalancesRequest(force_refresh=force), BalancesReply,
+                bus.request(GATEWAY_BALANCES.subject(), BalancesRequest(force_refresh=force),
                             timeout=GATEWAY_TIMEOUT_SECONDS),
             )
         except BusError as exc:

@@ -120,7 +120,12 @@ export async function loadHoldings(refresh = false) {
   status.textContent = refresh ? "refreshing…" : "loading…";
   let body;
   try {
+    // Same-origin: the browser sends the HttpOnly session cookie from the login link by itself.
     const response = await fetch(`/api/positions/external?refresh=${refresh ? 1 : 0}`);
+    if (response.status === 401) {
+      status.textContent = "logged out (the API restarted or the session expired): open a new login link";
+      return;
+    }
     body = await response.json();
   } catch (err) {
     status.textContent = "could not reach the API";

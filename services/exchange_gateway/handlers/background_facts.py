@@ -10,9 +10,11 @@ ones still pending.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from shared.bus import Bus
 from shared.contracts.base import Message
+from shared.contracts.channels import EventSubject
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -26,15 +28,16 @@ class BackgroundFacts:
         self.bus = bus
         self._pending: set[asyncio.Task[None]] = set()
         # The newest task per subject: the next fact on that subject waits for it (order kept).
-        self._last: dict[str, asyncio.Task[None]] = {}
+        self._last: dict[EventSubject[Any], asyncio.Task[None]] = {}
 
-    def publish(self, relative_subject: str, event: Message) -> None:
-        before = self._last.get(relative_subject)
-        task = asyncio.create_task(self._publish_after(before, relative_subject, event),
-                                   name=f"publish {relative_subject} {event.event_id}")
-        self._last[relative_subject] = task
+    def publish(self, subject: EventSubject[Any], event: Message) -> None:
+        subject.check(event)  # a wrong event fails here, in the caller, not later in a background task
+        before = self._last.get(subject)
+        task = asyncio.create_task(self._publish_after(before, subject, event),
+                                   name=f"publish {subject.relative} {event.event_id}")
+        self._last[subject] = task
         self._pending.add(task)
-        task.add_done_callback(lambda t: self._forget(relative_subject, t))
+        task.add_done_callback(lambda t: self._forget(subject, t))
 
     @property
     def pending(self) -> int:
@@ -50,12 +53,12 @@ class BackgroundFacts:
         if not_done:
             log.error("facts not published before shutdown", count=len(not_done))
 
-    def _forget(self, subject: str, task: asyncio.Task[None]) -> None:
+    def _forget(self, subject: EventSubject[Any], task: asyncio.Task[None]) -> None:
         self._pending.discard(task)
         if self._last.get(subject) is task:
             del self._last[subject]
 
-    async def _publish_after(self, before: asyncio.Task[None] | None, subject: str, event: Message) -> None:
+    async def _publish_after(self, before: asyncio.Task[None] | None, subject: EventSubject[Any], event: Message) -> None:
         if before is not None:
             await asyncio.wait({before})  # its outcome is its own; we only wait for our turn
         delay = FIRST_RETRY_SECONDS
@@ -64,7 +67,7 @@ class BackgroundFacts:
                 await self.bus.publish(subject, event)
                 return
             except Exception as exc:  # the bus being slow or down must not lose the fact
-                log.warning("fact publish failed; retrying", subject=subject, event_id=event.event_id,
+                log.warning("fact publish failed; retrying", subject=subject.relative, event_id=event.event_id,
                             error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_SECONDS)

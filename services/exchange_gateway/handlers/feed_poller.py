@@ -24,7 +24,8 @@ from services.exchange_gateway.domain.feed_checkpoint import FeedCheckpoint, inc
 from services.exchange_gateway.domain.feed_health import FeedHealth
 from services.exchange_gateway.domain.quarantine import RejectedRow, quarantine_alert
 from shared.bus import Bus
-from shared.contracts import Fill, Message, SettlementRecorded, subjects, utcnow
+from shared.contracts import Fill, Message, SettlementRecorded, utcnow
+from shared.contracts.channels import ALERTS, FILLS, SETTLEMENTS, EventSubject
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -40,18 +41,18 @@ class Feed:
     """What differs between feeds: where pages come from, where events go, and their venue time."""
 
     name: str
-    subject: str
+    subject: EventSubject[Any]
     fetch_page: Callable[[str | None, datetime | None, int], Awaitable[Page]]
     time_of: Callable[[Any], datetime]
 
 
 def fills_feed(client: VenueClient) -> Feed:
-    return Feed("fills", subjects.per_venue(subjects.FILLS, client.venue), client.fetch_fills_page,
+    return Feed("fills", FILLS.subject(venue=client.venue), client.fetch_fills_page,
                 _fill_time)
 
 
 def settlements_feed(client: VenueClient) -> Feed:
-    return Feed("settlements", subjects.per_venue(subjects.SETTLEMENTS, client.venue), client.fetch_settlements_page,
+    return Feed("settlements", SETTLEMENTS.subject(venue=client.venue), client.fetch_settlements_page,
                 _settled_time)
 
 
@@ -140,7 +141,7 @@ class FeedPoller:
     async def _quarantine(self, rejected: list[RejectedRow]) -> None:
         for row in await self.store.not_quarantined(self.venue, rejected):
             alert = quarantine_alert(self.venue, self.feed.name, row)
-            await self.bus.publish(subjects.ALERTS, alert)
+            await self.bus.publish(ALERTS.subject(), alert)
             await self.store.quarantine(self.venue, row, alert.event_id)
             log.error("venue row quarantined", venue=self.venue, feed=self.feed.name, row_key=row.key,
                       error=row.error, alert_id=alert.event_id)

@@ -21,7 +21,7 @@ import asyncio
 from services.exchange_gateway.adapters.venue import VenueClient
 from services.exchange_gateway.handlers.queries import VenueQueries
 from shared.bus import Bus
-from shared.contracts import subjects
+from shared.contracts.channels import MARKS
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -35,7 +35,7 @@ async def publish_marks_once(client: VenueClient, queries: VenueQueries, bus: Bu
     # Handed to the positions answers before publishing, so a holding is valued as soon as possible.
     queries.record_marks(client.venue, instruments, marks)
     for mark in marks:
-        await bus.publish(subjects.per_venue(subjects.MARKS, client.venue), mark)
+        await bus.publish(MARKS.subject(venue=client.venue), mark)
     return len(marks)
 
 

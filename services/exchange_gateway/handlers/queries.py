@@ -32,8 +32,15 @@ from shared.contracts import (
     PositionsReply,
     PositionsRequest,
     Venue,
-    subjects,
     utcnow,
+)
+from shared.contracts.channels import (
+    BALANCES,
+    EXTERNAL_SNAPSHOTS,
+    GATEWAY_BALANCES,
+    GATEWAY_FILLS_PAGE,
+    GATEWAY_ORDER_LOOKUP,
+    GATEWAY_POSITIONS,
 )
 from shared.logs import get_logger
 
@@ -133,7 +140,7 @@ class VenueQueries:
             snapshot = await self._fetch_snapshot(client)
             self._positions[venue] = Cached(snapshot, self.clock())
         self._note_untried_holdings(venue)
-        self.facts.publish(subjects.per_venue(subjects.EXTERNAL_SNAPSHOTS, venue), snapshot)
+        self.facts.publish(EXTERNAL_SNAPSHOTS.subject(venue=venue), snapshot)
         return snapshot
 
     async def _fetch_snapshot(self, client: VenueClient) -> ExternalPositionsSnapshot:
@@ -214,7 +221,7 @@ class VenueQueries:
                 value = venue_error(venue, exc)
             self._balances[venue] = Cached(value, self.clock())
         if isinstance(value, BalanceSnapshot):
-            self.facts.publish(subjects.per_venue(subjects.BALANCES, venue), value)
+            self.facts.publish(BALANCES.subject(venue=venue), value)
         return value
 
     # ---- fills and orders -----------------------------------------------------------------
@@ -254,7 +261,7 @@ class VenueQueries:
         return OrderLookupReply(order=order)
 
     def register(self, bus: Bus) -> None:
-        bus.respond(subjects.GATEWAY_POSITIONS, PositionsRequest, self.positions)
-        bus.respond(subjects.GATEWAY_BALANCES, BalancesRequest, self.balances)
-        bus.respond(subjects.GATEWAY_FILLS_PAGE, FillsPageRequest, self.fills_page)
-        bus.respond(subjects.GATEWAY_ORDER_LOOKUP, OrderLookupRequest, self.order_lookup)
+        bus.respond(GATEWAY_POSITIONS.subject(), self.positions)
+        bus.respond(GATEWAY_BALANCES.subject(), self.balances)
+        bus.respond(GATEWAY_FILLS_PAGE.subject(), self.fills_page)
+        bus.respond(GATEWAY_ORDER_LOOKUP.subject(), self.order_lookup)

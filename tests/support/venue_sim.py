@@ -1,4 +1,4 @@
-"""Run the simulator in-process for tests: `async with running_sim() as sim: ...`.
+"""The venue simulator in-process for tests and benchmarks: `async with running_sim() as sim: ...`.
 
 Binds free 127.0.0.1 ports itself (no races), serves all three hosts on the running event loop,
 and by default authenticates with the official test vectors' keys (tests/data/vectors.json):
@@ -21,7 +21,7 @@ from services.venue_sim.domain.clock import Clock, ManualClock
 from services.venue_sim.domain.simulator import Simulator
 from services.venue_sim.main import SimCredentials, build_apps, build_simulator, make_server
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "data" / "vectors.json"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "vectors.json"
 
 
 def vectors() -> dict:

@@ -1,0 +1,108 @@
+"""Every route needs the API token (scripts: `Authorization: Bearer`) or a browser session opened by
+a one-time login link; a route marked `public` (only `GET /api/health`, and `/login` itself) does not."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from http.cookies import CookieError, SimpleCookie
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie, Headers
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_201_CREATED, HTTP_401_UNAUTHORIZED
+from litestar.types import ASGIApp, Receive, Scope, Send
+from pydantic import BaseModel, SecretStr
+
+from services.api_gateway.domain.sessions import SESSION_TTL, Sessions, token_matches
+from shared.contracts import utcnow
+
+SESSION_COOKIE = "trueup_session"
+# Route `opt` keys: no credentials needed / only the token will do (a session cannot mint logins).
+PUBLIC = "public"
+BEARER_ONLY = "bearer_only"
+
+_HTML = "text/html; charset=utf-8"
+_LOGIN_NEEDED = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>trueup: log in</title></head>
+<body><h1>trueup</h1><p>Open the login link that <code>make run</code> printed (it works once, for 10 minutes).</p>
+<p>No link, or it expired? Mint one with the API token:
+<code>curl -X POST -H "Authorization: Bearer $(cat .data/api-token)" http://&lt;this host&gt;/api/auth/login-link</code></p>
+</body></html>"""
+
+
+def _bearer(headers: Headers) -> str | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _session(headers: Headers) -> str | None:
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get("cookie", ""))
+    except CookieError:
+        return None
+    morsel = cookies.get(SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+class RequireCredentials(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+    exclude_opt_key = PUBLIC
+
+    def __init__(self, token: SecretStr, sessions: Sessions) -> None:
+        self.token = token
+        self.sessions = sessions
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = Headers.from_scope(scope)
+        bearer = _bearer(headers)
+        if bearer is not None and token_matches(bearer, self.token.get_secret_value()):
+            await next_app(scope, receive, send)
+            return
+        session = _session(headers)
+        bearer_only = scope["route_handler"].opt.get(BEARER_ONLY, False)
+        if session is not None and not bearer_only and self.sessions.is_open(session, utcnow()):
+            await next_app(scope, receive, send)
+            return
+        await _unauthorized(scope["path"], send)
+
+
+async def _unauthorized(path: str, send: Send) -> None:
+    if path.startswith("/api/"):
+        body = json.dumps({"error": "missing or invalid credentials: send Authorization: Bearer <API_TOKEN>"}).encode()
+        media_type = "application/json"
+    else:
+        body, media_type = _LOGIN_NEEDED, _HTML
+    await send({"type": "http.response.start", "status": HTTP_401_UNAUTHORIZED, "headers": [
+        (b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b'Bearer realm="trueup"'), (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class LoginLinkOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/login-link", status_code=HTTP_201_CREATED, opt={BEARER_ONLY: True},
+          summary="A one-time browser login link (works once, for 10 minutes); needs the bearer token")
+    async def login_link(self, request: Request, sessions: Sessions) -> LoginLinkOut:
+        code, expires_at = sessions.mint_code(utcnow())
+        return LoginLinkOut(url=f"{str(request.base_url).rstrip('/')}/login?code={code}", expires_at=expires_at)
+
+
+@get("/login", opt={PUBLIC: True}, include_in_schema=False)
+async def login(sessions: Sessions, code: str = "") -> Response[bytes]:
+    session = sessions.redeem(code, utcnow())
+    if session is None:
+        return Response(_LOGIN_NEEDED.replace(b"Open the login link", b"That link is used, expired or unknown. Open a new login link"),
+                        status_code=HTTP_401_UNAUTHORIZED, media_type=_HTML, headers={"cache-control": "no-store"})
+    cookie = Cookie(key=SESSION_COOKIE, value=session, httponly=True, samesite="strict", path="/",
+                    max_age=int(SESSION_TTL.total_seconds()))
+    return Redirect("/", cookies=[cookie])
