@@ -11,20 +11,18 @@ functions it uses.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import polymarket
 import pytest
 from polymarket._internal.actions.orders import market_data
 from polymarket._internal.actions.orders.place import _refresh_balance_allowance
-from polymarket.environments import PRODUCTION, _create_environment
 from polymarket.models.clob import ApiKeyCreds
 from polymarket.models.clob.order_response import AcceptedOrder, RejectedOrder
 
 from services.venue_sim.domain.polymarket import Market, PolymarketExchange
+from tests.conformance.polymarket_sdk_client import official_client
 from tests.support.venue_sim import RunningSim, running_sim
 
 UNITS = Decimal(1_000_000)  # USDC and shares both have 6 decimals on chain
@@ -34,18 +32,6 @@ UNITS = Decimal(1_000_000)  # USDC and shares both have 6 decimals on chain
 async def sim() -> AsyncIterator[RunningSim]:
     async with running_sim(scenario="demo", seed=7) as handle:
         yield handle
-
-
-async def _client(handle: RunningSim, *, derive: bool = False) -> polymarket.AsyncSecureClient:
-    """`derive=True` lets the client derive its API credentials with an L1 (EIP-712) signature."""
-    config = dataclasses.replace(PRODUCTION._config, clob_url=handle.clob_url, data_url=handle.data_api_url)  # noqa: SLF001
-    c = handle.sim.polymarket.config
-    return await polymarket.AsyncSecureClient.create(
-        private_key=handle.credentials.polymarket_private_key,
-        wallet=c.address,  # a plain EOA account: no relayer or RPC round-trips
-        environment=_create_environment(name="venue-sim", config=config),
-        credentials=None if derive else ApiKeyCreds(key=c.api_key, secret=c.api_secret, passphrase=c.api_passphrase),
-    )
 
 
 def _open_market(ex: PolymarketExchange) -> Market:
@@ -58,7 +44,7 @@ def _seconds(ms: int) -> datetime:
 
 async def test_credentials_derived_by_l1_signature_and_listed_by_l2(sim) -> None:
     c = sim.sim.polymarket.config
-    async with await _client(sim, derive=True) as client:
+    async with await official_client(sim, derive=True) as client:
         assert client.credentials == ApiKeyCreds(key=c.api_key, secret=c.api_secret, passphrase=c.api_passphrase)
         assert await client.fetch_api_keys() == (c.api_key,)
         assert await client.get_closed_only_mode() is False
@@ -66,7 +52,7 @@ async def test_credentials_derived_by_l1_signature_and_listed_by_l2(sim) -> None
 
 async def test_positions_every_page_with_the_sims_values(sim) -> None:
     ex = sim.sim.polymarket
-    async with await _client(sim) as client:
+    async with await official_client(sim) as client:
         got = [p async for p in client.list_positions(page_size=2).iter_items()]
         closed = [p async for p in client.list_positions(status="CLOSED", page_size=2).iter_items()]
     states = ex.positions()
@@ -97,7 +83,7 @@ async def test_positions_every_page_with_the_sims_values(sim) -> None:
 
 async def test_data_api_trades_every_page_and_portfolio_value(sim) -> None:
     ex = sim.sim.polymarket
-    async with await _client(sim) as client:
+    async with await official_client(sim) as client:
         got = [t async for t in client.list_trades(page_size=50).iter_items()]
         value = await client.get_portfolio_value()
     # The Data API indexes the chain: a trade shows once its settlement is mined.
@@ -117,7 +103,7 @@ async def test_data_api_trades_every_page_and_portfolio_value(sim) -> None:
 
 async def test_account_trades_every_page_with_the_sims_values(sim) -> None:
     ex = sim.sim.polymarket
-    async with await _client(sim) as client:
+    async with await official_client(sim) as client:
         got = [t async for t in client.list_account_trades().iter_items()]
         since = ex.trades[len(ex.trades) // 2].match_ms // 1000
         recent = [t async for t in client.list_account_trades(after=str(since)).iter_items()]
@@ -140,7 +126,7 @@ async def test_open_orders_every_page_and_order_by_id(sim) -> None:
     ex = sim.sim.polymarket
     market = _open_market(ex)
     token = market.tokens[0].token_id
-    async with await _client(sim) as client:
+    async with await official_client(sim) as client:
         # 105 more resting bids (15 per batch, the venue's maximum) make open orders span two pages.
         for batch in range(7):
             signed = [await client.create_limit_order(token_id=token, price="0.01", size=str(5 + batch * 15 + i),
@@ -167,7 +153,7 @@ async def test_market_data_books_prices_and_market_info(sim) -> None:
     ex = sim.sim.polymarket
     market = _open_market(ex)
     yes, no = (t.token_id for t in market.tokens)
-    async with await _client(sim) as client:
+    async with await official_client(sim) as client:
         book = await client.get_order_book(token_id=yes)
         books = await client.get_order_books(token_ids=[yes, no])
         mid = await client.get_midpoint(token_id=yes)
@@ -195,7 +181,7 @@ async def test_market_data_books_prices_and_market_info(sim) -> None:
 async def test_balance_and_allowance_in_base_units(sim) -> None:
     ex = sim.sim.polymarket
     token = next(t for t, s in ex.positions().items() if s.size > 0)
-    async with await _client(sim) as client:
+    async with await official_client(sim) as client:
         cash = await client.get_balance_allowance(asset_type="COLLATERAL")
         shares = await client.get_balance_allowance(asset_type="CONDITIONAL", token_id=token)
         # What the client does after approving a spender: /balance-allowance/update, then a re-read.
@@ -212,7 +198,7 @@ async def test_signed_v2_orders_create_fill_get_and_cancel(sim) -> None:
     token = market.tokens[0].token_id
     best_ask = ex.best(token, "SELL")
     before = ex.position(token).size
-    async with await _client(sim) as client:
+    async with await official_client(sim) as client:
         signed = await client.create_limit_order(token_id=token, price="0.05", size="10", side="BUY")
         resting = await client.post_order(signed)
         assert isinstance(resting, AcceptedOrder) and resting.status == "live" and resting.trade_ids == ()

@@ -10,16 +10,15 @@ from decimal import Decimal
 import httpx
 
 from services.exchange_gateway.adapters.fill_store import FillStore
-from services.exchange_gateway.domain.feed_health import FeedHealth
 from services.exchange_gateway.handlers.feed_poller import FeedPoller, fills_feed
 from shared.contracts import utcnow
 from tests.exchange_gateway.feed_plumbing import Plumbing, quiet
 from tests.support.venue_sim import RunningSim
 
+
 def fill_poller(client, plumbing: Plumbing) -> FeedPoller:
     """A fresh poller, as after a restart: same database, new objects."""
-    health = FeedHealth(client.venue, "fills", utcnow())
-    return FeedPoller(client.venue, fills_feed(client), FillStore(plumbing.pool), plumbing.bus, 0.1, health)
+    return FeedPoller(client.venue, fills_feed(client), FillStore(plumbing.pool), plumbing.bus, 0.1)
 
 
 async def quarantined(plumbing: Plumbing, venue: str) -> list:

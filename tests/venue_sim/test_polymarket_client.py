@@ -1,36 +1,13 @@
-"""The official polymarket-client 0.14.0, unchanged, against the simulator over real HTTP.
-
-polymarket-client only targets production hosts; its private hooks (`_create_environment` and
-`dataclasses.replace` on the environment config) point it at the sim (protocols/README.md).
-"""
+"""The official polymarket-client 0.14.0, unchanged, against the simulator over real HTTP
+(pointed at it by tests/conformance/polymarket_sdk_client.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from decimal import Decimal
-from pathlib import Path
-
-import polymarket
-from polymarket.environments import PRODUCTION, _create_environment
-from polymarket.models.clob import ApiKeyCreds
 
 from services.venue_sim.scenarios.polymarket_demo import load_polymarket_demo
+from tests.conformance.polymarket_sdk_client import official_client
 from tests.support.venue_sim import running_sim
-
-VECTORS = json.loads((Path(__file__).parents[1] / "data" / "vectors.json").read_text())["polymarket"]
-PRIVATE_KEY = VECTORS["l2_headers_GET_data_orders"]["signer_private_key"]
-
-
-async def _client(handle) -> polymarket.AsyncSecureClient:
-    config = dataclasses.replace(PRODUCTION._config, clob_url=handle.clob_url, data_url=handle.data_api_url)  # noqa: SLF001
-    c = handle.sim.polymarket.config
-    return await polymarket.AsyncSecureClient.create(
-        private_key=PRIVATE_KEY,
-        wallet=c.address,  # a plain EOA account: no relayer or RPC round-trips
-        environment=_create_environment(name="venue-sim", config=config),
-        credentials=ApiKeyCreds(key=c.api_key, secret=c.api_secret, passphrase=c.api_passphrase),
-    )
 
 
 async def test_official_client_reads_positions_orders_and_trades() -> None:
@@ -38,7 +15,7 @@ async def test_official_client_reads_positions_orders_and_trades() -> None:
         ex = h.sim.polymarket
         if not ex.markets:
             load_polymarket_demo(ex, seed=1)
-        async with await _client(h) as client:
+        async with await official_client(h) as client:
             positions = [p async for p in client.list_positions(page_size=2).iter_items()]
             held = {t: p for t, p in ex.positions().items() if p.size > 0}
             assert {p.asset_id for p in positions} == set(held)
@@ -65,7 +42,7 @@ async def test_official_client_places_fills_and_cancels_v2_orders() -> None:
         token = market.tokens[0].token_id
         best_ask = ex.best(token, "SELL")
         before = ex.position(token).size
-        async with await _client(h) as client:
+        async with await official_client(h) as client:
             resting = await client.place_limit_order(token_id=token, price="0.05", size="10", side="BUY")
             assert resting.ok and resting.status == "live"
             fetched = await client.get_order(order_id=resting.order_id)

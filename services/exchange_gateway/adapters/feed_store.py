@@ -5,18 +5,39 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
 
 from services.exchange_gateway.domain.feed_checkpoint import FeedCheckpoint
 from services.exchange_gateway.domain.quarantine import RejectedRow
+from shared.contracts import Message
+
+
+E = TypeVar("E", bound=Message)
 
 
 class FeedStore:
     feed: str
+    # The table of this feed's published event ids (a class constant, never input: safe in SQL text).
+    published_table: str
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    async def unpublished(self, events: list[E]) -> list[E]:
+        """The events (by their deterministic event id) this gateway has not published yet."""
+        if not events:
+            return []
+        rows = await self._pool.fetch(
+            f"SELECT event_id FROM {self.published_table} WHERE event_id = ANY($1::text[])",
+            [e.event_id for e in events],
+        )
+        seen = {r["event_id"] for r in rows}
+        return [e for e in events if e.event_id not in seen]
+
+    async def published_count(self, venue: str) -> int:
+        return await self._pool.fetchval(f"SELECT count(*) FROM {self.published_table} WHERE venue = $1", venue)
 
     async def load_checkpoint(self, venue: str) -> FeedCheckpoint:
         row = await self._pool.fetchrow(

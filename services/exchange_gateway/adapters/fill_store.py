@@ -11,16 +11,7 @@ from shared.contracts import Fill
 
 class FillStore(FeedStore):
     feed = "fills"
-
-    async def unpublished(self, fills: list[Fill]) -> list[Fill]:
-        """The fills (by venue + fill id + status) this gateway has not published yet."""
-        if not fills:
-            return []
-        rows = await self._pool.fetch(
-            "SELECT event_id FROM published_fills WHERE event_id = ANY($1::text[])", [f.event_id for f in fills]
-        )
-        seen = {r["event_id"] for r in rows}
-        return [f for f in fills if f.event_id not in seen]
+    published_table = "published_fills"  # one event id per (venue, fill id, status)
 
     async def record(self, fills: list[Fill], checkpoint: FeedCheckpoint) -> None:
         """Called after the fills are stored in JetStream: marks them sent and moves the checkpoint."""
@@ -42,6 +33,3 @@ class FillStore(FeedStore):
                                    AND t.status IN ('confirmed', 'failed'))""",
             venue,
         )
-
-    async def published_count(self, venue: str) -> int:
-        return await self._pool.fetchval("SELECT count(*) FROM published_fills WHERE venue = $1", venue)

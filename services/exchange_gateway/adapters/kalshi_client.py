@@ -129,18 +129,12 @@ class KalshiClient:
             self._titles[ticker] = market["title"]
 
     async def fetch_fills_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> FillsPage:
-        params = {
-            "cursor": cursor or None,
-            "limit": max(1, min(limit, MAX_PAGE_LIMIT)),
-            "min_ts": int(min_ts.timestamp()) if min_ts is not None else None,
-        }
-        body = await self._get("portfolio/fills", params)
+        body = await self._get("portfolio/fills", _feed_page_params(cursor, min_ts, limit))
         rows = self._rows(body, "fills", "portfolio/fills")
         # A row that cannot be read is handed back as rejected, so the rest of the page still flows.
         fills, rejected = split_rows(rows, lambda row: normalize.fill(row, self.account),
                                      id_fields=("fill_id", "trade_id"), errors=ROW_ERRORS)
-        return FillsPage(tuple(fills), _next_cursor(body, "portfolio/fills"), raw_count=len(rows),
-                         rejected=tuple(rejected))
+        return FillsPage(tuple(fills), _next_cursor(body, "portfolio/fills"), rejected=tuple(rejected))
 
     async def lookup_order(self, *, order_id: str | None = None, client_order_id: str | None = None) -> OrderUpdate | None:
         if order_id:
@@ -183,12 +177,7 @@ class KalshiClient:
 
     async def fetch_settlements_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> SettlementsPage:
         """One `/portfolio/settlements` page (newest first): one row per settled market we held."""
-        params = {
-            "cursor": cursor or None,
-            "limit": max(1, min(limit, MAX_PAGE_LIMIT)),
-            "min_ts": int(min_ts.timestamp()) if min_ts is not None else None,
-        }
-        body = await self._get("portfolio/settlements", params)
+        body = await self._get("portfolio/settlements", _feed_page_params(cursor, min_ts, limit))
         rows = self._rows(body, "settlements", "portfolio/settlements")
         settlements, rejected = split_rows(rows, lambda row: normalize.settlement(row, self.account),
                                            id_fields=("ticker",), errors=ROW_ERRORS)
@@ -210,6 +199,15 @@ class KalshiClient:
             return build()
         except KalshiPayloadError as exc:
             raise VenueError("kalshi", str(exc).removeprefix("kalshi: ")) from None
+
+
+def _feed_page_params(cursor: str | None, min_ts: datetime | None, limit: int) -> dict[str, Any]:
+    """Query of one fills or settlements page: Kalshi filters both by `min_ts` in epoch seconds."""
+    return {
+        "cursor": cursor or None,
+        "limit": max(1, min(limit, MAX_PAGE_LIMIT)),
+        "min_ts": int(min_ts.timestamp()) if min_ts is not None else None,
+    }
 
 
 def _next_cursor(body: dict[str, Any], path: str) -> str | None:

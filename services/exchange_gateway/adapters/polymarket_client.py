@@ -163,8 +163,7 @@ class PolymarketClient:
             outcome_index_of=self._outcome_index.get, account=self.account),
             id_fields=("id",), errors=(PolymarketPayloadError,), public=normalize.public_raw)
         fills = tuple(fill for leg in legs for fill in leg)
-        return FillsPage(fills, next_cursor, raw_count=len(rows), extra={"cursor": params["next_cursor"]},
-                         rejected=tuple(rejected))
+        return FillsPage(fills, next_cursor, rejected=tuple(rejected))
 
     async def fetch_settlements_page(self, cursor: str | None, min_ts: datetime | None, limit: int) -> SettlementsPage:
         """Every market we hold that has resolved, as one page (the venue has no settlements list).

@@ -9,17 +9,7 @@ from shared.contracts import SettlementRecorded
 
 class SettlementStore(FeedStore):
     feed = "settlements"
-
-    async def unpublished(self, settlements: list[SettlementRecorded]) -> list[SettlementRecorded]:
-        """The settlements (one per venue, account and market) this gateway has not published yet."""
-        if not settlements:
-            return []
-        rows = await self._pool.fetch(
-            "SELECT event_id FROM published_settlements WHERE event_id = ANY($1::text[])",
-            [s.event_id for s in settlements],
-        )
-        seen = {r["event_id"] for r in rows}
-        return [s for s in settlements if s.event_id not in seen]
+    published_table = "published_settlements"  # one event id per (venue, account, market)
 
     async def record(self, settlements: list[SettlementRecorded], checkpoint: FeedCheckpoint) -> None:
         """Called after the settlements are stored in JetStream: marks them sent and moves the checkpoint."""
@@ -30,6 +20,3 @@ class SettlementStore(FeedStore):
                 [(s.venue, s.account, s.instrument_id, s.event_id, s.result, s.settled_at) for s in settlements],
             )
             await self._save_checkpoint(conn, checkpoint)
-
-    async def published_count(self, venue: str) -> int:
-        return await self._pool.fetchval("SELECT count(*) FROM published_settlements WHERE venue = $1", venue)

@@ -6,7 +6,7 @@ see this interface and the normalized contracts, never a venue payload.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -38,8 +38,6 @@ class FillsPage:
     fills: tuple[Fill, ...]
     # None when this was the last page.
     next_cursor: str | None
-    raw_count: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
     # Rows that could not be read: the poller quarantines them; the rest of the page goes on.
     rejected: tuple[RejectedRow, ...] = ()
 

@@ -325,7 +325,7 @@ def resolved_winner(market: Mapping[str, Any]) -> int | None:
     """The winning outcome index of a CLOB `GET /markets/{condition_id}` answer, or None while it
     is not resolved: a market is `closed` when trading ends, and names a `winner` token only once
     it has resolved. More than one winner is refused, never guessed between."""
-    where = f"market[{market.get('condition_id') if isinstance(market, Mapping) else '?'}]"
+    where = _market_where(market)
     tokens = _tokens(market, where)
     if market.get("closed") is not True:
         return None
@@ -343,7 +343,7 @@ def settlement_from_resolution(
     Each winning share pays 1, a losing one 0; redeeming costs no fee. Token order in the CLOB
     market is the outcome index (0 = yes); a position row whose `outcomeIndex` disagrees is
     refused. Polymarket reports no resolution time, so `settled_at` is `observed_at`."""
-    where = f"market[{market.get('condition_id') if isinstance(market, Mapping) else '?'}]"
+    where = _market_where(market)
     condition_id = _text(market, "condition_id", where)
     tokens = _tokens(market, where)
     winner = resolved_winner(market)
@@ -383,6 +383,10 @@ def settlement_from_resolution(
         occurred_at=observed_at,
         raw=public_raw({"market": dict(market), "positions": [dict(r) for r in positions]}),
     ), where)
+
+
+def _market_where(market: Mapping[str, Any]) -> str:
+    return f"market[{market.get('condition_id') if isinstance(market, Mapping) else '?'}]"
 
 
 def _tokens(market: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:

@@ -57,6 +57,11 @@ def venue_error(venue: Venue, exc: Exception) -> ErrorInfo:
     return ErrorInfo(code="venue_error", message=message, venue=venue, retryable=retryable)
 
 
+def _held(snapshot: ExternalPositionsSnapshot) -> set[str]:
+    """The instruments the snapshot holds a non-zero quantity of."""
+    return {p.instrument_id for p in snapshot.positions if p.quantity != 0}
+
+
 class VenueQueries:
     def __init__(
         self,
@@ -164,8 +169,7 @@ class VenueQueries:
 
     async def held_instruments(self, venue: Venue, max_age: float) -> list[str]:
         """What the account holds, from the newest snapshot if younger than `max_age`, else read."""
-        snapshot = await self.snapshot(venue, max_age=max_age)
-        return sorted({p.instrument_id for p in snapshot.positions if p.quantity != 0})
+        return sorted(_held(await self.snapshot(venue, max_age=max_age)))
 
     def record_marks(self, venue: Venue, held: list[str], marks: list[Mark]) -> None:
         """Keep the newest mark per held instrument; a ticker whose read failed this round keeps
@@ -183,7 +187,7 @@ class VenueQueries:
 
     def _note_untried_holdings(self, venue: Venue) -> None:
         cached = self._positions.get(venue)
-        held = {p.instrument_id for p in cached.value.positions if p.quantity != 0} if cached else set()
+        held = _held(cached.value) if cached else set()
         event = self.untried_holdings(venue)
         if held <= self._marks_tried.get(venue, frozenset()):
             event.clear()

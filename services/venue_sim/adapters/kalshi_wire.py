@@ -30,9 +30,10 @@ def _opt_dollars(value: Decimal | None) -> str:
     return dollars(value if value is not None else ZERO)
 
 
-def _yes_ask(m: Market) -> str:
-    no_bid = m.best("no")  # a YES ask is the complement of the best NO bid
-    return dollars(ONE - no_bid) if no_bid is not None else dollars(ONE)
+def _ask(m: Market, side: str) -> str:
+    """The best ask of `side` (yes/no): the complement of the other side's best bid, $1 without one."""
+    other_bid = m.best("no" if side == "yes" else "yes")
+    return dollars(ONE - other_bid) if other_bid is not None else dollars(ONE)
 
 
 def market_json(x: KalshiExchange, m: Market) -> dict:
@@ -61,10 +62,10 @@ def market_json(x: KalshiExchange, m: Market) -> dict:
         "settlement_value_dollars": dollars(ONE if m.result == "yes" else ZERO) if settled else None,
         "yes_bid_dollars": _opt_dollars(yes_bid),
         "yes_bid_size_fp": count_fp(m.best_size("yes")),
-        "yes_ask_dollars": _yes_ask(m),
+        "yes_ask_dollars": _ask(m, "yes"),
         "yes_ask_size_fp": count_fp(m.best_size("no")),
         "no_bid_dollars": _opt_dollars(no_bid),
-        "no_ask_dollars": dollars(ONE - yes_bid) if yes_bid is not None else dollars(ONE),
+        "no_ask_dollars": _ask(m, "no"),
         "last_price_dollars": _opt_dollars(m.last_price),
         "volume_fp": count_fp(m.volume),
         "volume_24h_fp": count_fp(x.volume_since(m.ticker, now - DAY_MS)),
@@ -73,7 +74,7 @@ def market_json(x: KalshiExchange, m: Market) -> dict:
         # The sim keeps no history of its books (they move only when someone trades or quotes),
         # so a day ago's quote is today's; the previous price is the tape's, as of a day ago.
         "previous_yes_bid_dollars": _opt_dollars(yes_bid),
-        "previous_yes_ask_dollars": _yes_ask(m),
+        "previous_yes_ask_dollars": _ask(m, "yes"),
         "previous_price_dollars": _opt_dollars(x.price_before(m.ticker, now - DAY_MS)),
         "settlement_bounds_type": "default",
         "expiration_value": m.expiration_value,
@@ -190,25 +191,9 @@ def fill_json(f: Fill | RawFillRow) -> dict:
 
 def malformed_fill_row(n: str, ticker: str, ts_ms: int) -> dict:
     """A fill that looks real in every field but one: `count_fp` is not a number."""
-    return {
-        "fill_id": f"malformed-{n}",
-        "trade_id": f"malformed-{n}",
-        "order_id": f"malformed-order-{n}",
-        "ticker": ticker,
-        "market_ticker": ticker,
-        "exchange_index": EXCHANGE_INDEX,
-        "outcome_side": "yes",
-        "book_side": "bid",
-        "side": "yes",
-        "action": "buy",
-        "count_fp": "not-a-number",
-        "yes_price_dollars": "0.5000",
-        "no_price_dollars": "0.5000",
-        "is_taker": True,
-        "fee_cost": "0.0000",
-        "created_time": iso(ts_ms),
-        "ts": ts_ms // 1000,
-    }
+    looks_real = Fill(seq=0, fill_id=f"malformed-{n}", order_id=f"malformed-order-{n}", ticker=ticker, book_side="bid",
+                      count=ONE, yes_price=Decimal("0.5"), is_taker=True, fee=ZERO, ts_ms=ts_ms)
+    return {**fill_json(looks_real), "count_fp": "not-a-number"}
 
 
 def trade_json(t: Trade) -> dict:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from services.venue_sim.domain.clock import Clock
 from services.venue_sim.domain.kalshi_account import Position
 from services.venue_sim.domain.kalshi_market import BookEntry, Event, Market
-from services.venue_sim.domain.kalshi_units import ONE, ZERO, KalshiError, taker_fee
+from services.venue_sim.domain.kalshi_units import ONE, ZERO, KalshiError, iso, taker_fee
 
 TIME_IN_FORCE = ("fill_or_kill", "good_till_canceled", "immediate_or_cancel")
 SELF_TRADE = ("taker_at_cross", "maker")
@@ -339,7 +339,14 @@ class KalshiExchange:
         self.trades.append(Trade(self._next_seq(), self._uuid(self._trade_rng), market.ticker, qty, yes_price,
                                  taker_book_side, ts_ms))
 
-    def add_raw_fill_row(self, row: dict, ts_ms: int) -> RawFillRow:
+    def add_raw_fill_row(self, row: dict) -> RawFillRow:
+        """Append `row` to the fills as is; `ts` and `created_time` default to now. It is listed by
+        its own `ts` when that is a usable time (whole seconds), else by when it was added."""
+        now = self.clock.now_ms()
+        row.setdefault("ts", now // 1000)
+        row.setdefault("created_time", iso(now))
+        ts = row["ts"]
+        ts_ms = ts * 1000 if isinstance(ts, int) and not isinstance(ts, bool) else now
         raw = RawFillRow(self._next_seq(), ts_ms, row)
         self.raw_fill_rows.append(raw)
         return raw

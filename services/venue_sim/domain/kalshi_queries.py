@@ -33,6 +33,11 @@ def _in_window(ts_s: int, window: tuple[int | None, int | None]) -> bool:
     return (lo is None or ts_s >= lo) and (hi is None or ts_s <= hi)
 
 
+def _newest_first(row: Fill | RawFillRow | Trade) -> tuple[int, int]:
+    """Newest by time, then by arrival; the key is also the page cursor, so it must be unique."""
+    return (-row.ts_ms, -row.seq)
+
+
 def fills(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Page[Fill | RawFillRow]:
     """Real fills and injected raw rows together, newest first by time (then by arrival).
     `ticker` may be a comma-separated list, as on Kalshi."""
@@ -48,9 +53,9 @@ def fills(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Pa
          if (not tickers or fields(f)[0] in tickers)
          and (not order_id or fields(f)[1] == order_id)
          and _in_window(f.ts_ms // 1000, window)),
-        key=lambda f: (-f.ts_ms, -f.seq),
+        key=_newest_first,
     )
-    return paginate(chosen, lambda f: (-f.ts_ms, -f.seq), page)
+    return paginate(chosen, _newest_first, page)
 
 
 def trades(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Page[Trade]:
@@ -59,9 +64,9 @@ def trades(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> P
     ticker = params.get("ticker")
     chosen = sorted(
         (t for t in x.trades if (not ticker or t.ticker == ticker) and _in_window(t.ts_ms // 1000, window)),
-        key=lambda t: (-t.ts_ms, -t.seq),
+        key=_newest_first,
     )
-    return paginate(chosen, lambda t: (-t.ts_ms, -t.seq), page)
+    return paginate(chosen, _newest_first, page)
 
 
 def orders(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> Page[Order]:

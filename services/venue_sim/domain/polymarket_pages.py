@@ -92,13 +92,8 @@ def parse_offset_page(
 
 
 @dataclass(frozen=True)
-class CursorPage:
-    offset: int
-    limit: int
-
-    @property
-    def page_no(self) -> int:
-        return self.offset // self.limit + 1
+class CursorPage(OffsetPage):
+    """An offset page whose position travels as an opaque cursor, and which names the next one."""
 
     def take(self, rows: Sequence[T]) -> Page[T]:
         end = self.offset + self.limit

@@ -14,7 +14,7 @@ from litestar import Request, Response, Router, delete, get, post
 
 from services.venue_sim.adapters import kalshi_wire as wire
 from services.venue_sim.domain.clock import ManualClock
-from services.venue_sim.domain.kalshi_units import ONE, ZERO, KalshiError, dollars, iso
+from services.venue_sim.domain.kalshi_units import ONE, ZERO, KalshiError, dollars
 from services.venue_sim.domain.simulator import Simulator
 from services.venue_sim.scenarios.demo import SCENARIOS, load_scenario
 
@@ -221,18 +221,13 @@ def admin_router(sim: Simulator) -> Router:
             row = body["row"]
             if not isinstance(row, dict):
                 raise AdminError(400, "row must be a JSON object")
-            row.setdefault("ts", now // 1000)
-            row.setdefault("created_time", iso(now))
         else:
             if not x.markets:
                 raise AdminError(409, "no Kalshi market to attach a fill to; load a scenario first")
             # The injection time in the id keeps it unique across scenario resets, so a reader's
             # quarantine (which remembers ids) sees each injected row as new.
             row = wire.malformed_fill_row(f"{now}-{len(x.raw_fill_rows) + 1}", min(x.markets), now)
-        ts = row["ts"]
-        # Listed by its own `ts` when that is a usable time, else by when it was injected.
-        ts_ms = ts * 1000 if isinstance(ts, int) and not isinstance(ts, bool) else now
-        x.add_raw_fill_row(row, ts_ms)
+        x.add_raw_fill_row(row)
         return _json({"fill_id": row.get("fill_id")}, 201)
 
     def admin_error(_: Request, exc: AdminError) -> Response[bytes]:

@@ -61,15 +61,16 @@ def _market_for_token(ex: PolymarketExchange, token_id: str | None) -> Market:
 def build_clob_app(sim: Simulator) -> Litestar:
     limiter = SlidingWindowThrottle(CLOB_LIMITS)
 
-    async def authed(request: Request, *buckets: str) -> bytes | Response[bytes]:
-        """Verify L2 headers over the exact body bytes; the body, or the 401 to send."""
+    async def authed(request: Request, *buckets: str) -> bytes:
+        """Verify L2 headers over the exact body bytes and return the body; a failure is the
+        venue's 401 `{"error": ...}` (raised, so a handler needs no check of its own)."""
         await throttle(limiter, "clob", *buckets)
         body = await request.body()
         try:
             verify_l2(request.headers, request.method, request.url.path, body, _creds(sim.polymarket),
                       int(time.time()))
         except AuthError as error:
-            return error_response(str(error), 401)
+            raise HTTPException(status_code=401, detail=str(error)) from None
         return body
 
     # -- public market data --
@@ -161,9 +162,7 @@ def build_clob_app(sim: Simulator) -> Litestar:
 
     @get("/auth/api-keys")
     async def api_keys(request: Request) -> Response[bytes]:
-        checked = await authed(request)
-        if isinstance(checked, Response):
-            return checked
+        await authed(request)
         return json_response({"apiKeys": [sim.polymarket.config.api_key]})
 
     async def _l1_creds(request: Request) -> Response[bytes]:
@@ -186,16 +185,12 @@ def build_clob_app(sim: Simulator) -> Litestar:
 
     @get("/auth/ban-status/closed-only")
     async def closed_only(request: Request) -> Response[bytes]:
-        checked = await authed(request)
-        if isinstance(checked, Response):
-            return checked
+        await authed(request)
         return json_response({"closed_only": False})
 
     @get("/balance-allowance")
     async def balance_allowance(request: Request) -> Response[bytes]:
-        checked = await authed(request)
-        if isinstance(checked, Response):
-            return checked
+        await authed(request)
         ex = sim.polymarket
         token_id = request.query_params.get("token_id")
         if (request.query_params.get("asset_type") or "").upper() == "COLLATERAL" or not token_id:
@@ -208,9 +203,7 @@ def build_clob_app(sim: Simulator) -> Litestar:
 
     @get("/balance-allowance/update")
     async def balance_allowance_update(request: Request) -> Response[bytes]:
-        checked = await authed(request)
-        if isinstance(checked, Response):
-            return checked
+        await authed(request)
         return json_response("OK")
 
     # -- orders --
@@ -253,18 +246,12 @@ def build_clob_app(sim: Simulator) -> Litestar:
 
     @post("/order", status_code=200)
     async def post_order(request: Request) -> Response[bytes]:
-        checked = await authed(request, "post_order")
-        if isinstance(checked, Response):
-            return checked
-        status, body = await _place(json_body(checked))
+        status, body = await _place(json_body(await authed(request, "post_order")))
         return await _maybe_time_out() or json_response(body, status)
 
     @post("/orders", status_code=200)
     async def post_orders(request: Request) -> Response[bytes]:
-        checked = await authed(request, "post_order")
-        if isinstance(checked, Response):
-            return checked
-        payloads = json_body(checked)
+        payloads = json_body(await authed(request, "post_order"))
         if not isinstance(payloads, list) or not 0 < len(payloads) <= 15:
             return error_response("Invalid payload: expected 1 to 15 orders", 400)
         results = []
@@ -277,10 +264,8 @@ def build_clob_app(sim: Simulator) -> Litestar:
         return await _maybe_time_out() or json_response(results)
 
     async def _cancel(request: Request, pick: Callable[[Any], list[str] | None]) -> Response[bytes]:
-        checked = await authed(request, "delete_order")
-        if isinstance(checked, Response):
-            return checked
-        ids = pick(json_body(checked) if checked else None)
+        raw = await authed(request, "delete_order")
+        ids = pick(json_body(raw) if raw else None)
         if ids is None:
             return error_response("Invalid order payload", 400)
         canceled, not_canceled = sim.polymarket.cancel(ids)
@@ -317,9 +302,7 @@ def build_clob_app(sim: Simulator) -> Litestar:
 
     @get("/data/order/{order_id:str}")
     async def get_order(request: Request, order_id: str) -> Response[bytes]:
-        checked = await authed(request)
-        if isinstance(checked, Response):
-            return checked
+        await authed(request)
         ex = sim.polymarket
         ex.open_orders()  # applies GTD expiry before reading
         order = ex.orders.get(order_id)
@@ -336,18 +319,14 @@ def build_clob_app(sim: Simulator) -> Litestar:
 
     @get("/data/orders")
     async def list_orders(request: Request) -> Response[bytes]:
-        checked = await authed(request, "data_orders")
-        if isinstance(checked, Response):
-            return checked
+        await authed(request, "data_orders")
         p, ex = params(request), sim.polymarket
         page = clob_page(queries.clob_orders(ex, p), p.get("next_cursor"))
         return _page(page, "orders", lambda o: wire.order_row(ex, o))
 
     @get("/data/trades")
     async def list_trades(request: Request) -> Response[bytes]:
-        checked = await authed(request, "data_trades")
-        if isinstance(checked, Response):
-            return checked
+        await authed(request, "data_trades")
         p, ex = params(request), sim.polymarket
         page = clob_page(queries.clob_trades(ex, p), p.get("next_cursor"))
         return _page(page, "trades", lambda t: wire.clob_trades_item(ex, t))

@@ -5,10 +5,14 @@ It knows one wallet, the account's; any other `user` gets an empty answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from litestar import Litestar, Request, Response, get
 
 from services.venue_sim.adapters import polymarket_wire as wire
 from services.venue_sim.domain import polymarket_queries as queries
+from services.venue_sim.domain.polymarket_pages import Page
 from services.venue_sim.domain.polymarket_ratelimit import DATA_API_LIMITS, SlidingWindowThrottle
 from services.venue_sim.domain.simulator import Simulator
 from services.venue_sim.handlers.polymarket_common import (
@@ -18,6 +22,14 @@ from services.venue_sim.handlers.polymarket_common import (
     polymarket_app,
     throttle,
 )
+
+
+def _v2_response(page: Page[Any], render: Callable[[Any], dict]) -> Response[bytes]:
+    """The v2 envelope: rows under `data`, and whether (and where) the next page is."""
+    return json_response({
+        "data": [render(row) for row in page.items],
+        "pagination": {"has_more": page.next_cursor is not None, "next_cursor": page.next_cursor},
+    })
 
 
 def build_data_api_app(sim: Simulator) -> Litestar:
@@ -40,16 +52,14 @@ def build_data_api_app(sim: Simulator) -> Litestar:
         await throttle(limiter, "data", "positions")
         p, ex = params(request), sim.polymarket
         query = queries.parse_positions_v2(p)
-        if not queries.is_our_user(ex, p):
-            return json_response({"data": [], "pagination": {"has_more": False, "next_cursor": None}})
-        failed = page_failure(sim, "positions", query.page.page_no)
-        if failed:
-            return failed
-        page = queries.positions_v2(ex, query)
-        return json_response({
-            "data": [wire.position_row_v2(ex, h) for h in page.items],
-            "pagination": {"has_more": page.next_cursor is not None, "next_cursor": page.next_cursor},
-        })
+        if queries.is_our_user(ex, p):
+            failed = page_failure(sim, "positions", query.page.page_no)
+            if failed:
+                return failed
+            page = queries.positions_v2(ex, query)
+        else:
+            page = query.page.take([])
+        return _v2_response(page, lambda h: wire.position_row_v2(ex, h))
 
     @get("/trades")
     async def trades(request: Request) -> Response[bytes]:
@@ -76,11 +86,7 @@ def build_data_api_app(sim: Simulator) -> Litestar:
         failed = page_failure(sim, "trades", request_page.page_no)
         if failed:
             return failed
-        page = request_page.take(queries.data_trades(ex, p))
-        return json_response({
-            "data": [wire.data_trade_row_v2(ex, t) for t in page.items],
-            "pagination": {"has_more": page.next_cursor is not None, "next_cursor": page.next_cursor},
-        })
+        return _v2_response(request_page.take(queries.data_trades(ex, p)), lambda t: wire.data_trade_row_v2(ex, t))
 
     @get("/value")
     async def value(request: Request) -> Response[bytes]:
