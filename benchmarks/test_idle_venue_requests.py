@@ -71,10 +71,10 @@ def _route(route: str) -> str:
 
 # The suite's per-test timeout is for tests; a benchmark runs as long as its settings say (+ start/stop).
 @pytest.mark.timeout(WARMUP_SECONDS + MEASURE_SECONDS + 90)
-async def test_idle_venue_requests_per_minute(nats_url, database_url, tmp_path, capsys):
+async def test_idle_venue_requests_per_minute(nats_users, database_url, tmp_path, capsys):
     intervals = default_intervals()
     async with running_sim(scenario="demo") as sim:
-        stack = start_stack(nats_url, database_url, {**gateway_env(sim, tmp_path), **intervals})
+        stack = start_stack(nats_users, database_url, {**gateway_env(sim, tmp_path), **intervals})
         try:
             async with stack.client(timeout=10) as client:
                 await wait_for_gateway(client)  # asks the gateway's health, which reads no venue

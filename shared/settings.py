@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -87,8 +88,9 @@ class BaseServiceSettings(TrueupSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     trading_mode: Literal["paper", "live"] = "paper"
-    # The bus (shared.bus.BusConfig): stream size and retention, applied on create and on every
-    # start to an existing stream; 3 on a 3-node JetStream cluster (deploy/nats/README.md).
+    # The bus (shared.bus.BusConfig): stream size and retention, applied by the admin step
+    # (shared.bus.provision) on create and to an existing stream; 3 on a 3-node JetStream cluster
+    # (deploy/nats/README.md).
     bus_stream_replicas: int = Field(default=1, ge=1, le=5)
     bus_events_max_age_days: float = Field(default=30, gt=0)
     bus_dead_letter_max_age_days: float = Field(default=90, gt=0)
@@ -96,6 +98,12 @@ class BaseServiceSettings(TrueupSettings):
     bus_max_deliver: int = Field(default=5, ge=1, le=100)
     bus_redelivery_backoff_seconds: Annotated[tuple[float, ...], NoDecode] = Field(
         default=(1.0, 5.0, 30.0, 60.0), min_length=1)
+
+    @model_validator(mode="after")
+    def _register_nats_password(self) -> BaseServiceSettings:
+        """NATS_URL carries the service's own NATS password: no log line may show it."""
+        register_secret(urlsplit(self.nats_url).password)
+        return self
 
     @field_validator("bus_redelivery_backoff_seconds", mode="before")
     @classmethod

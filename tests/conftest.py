@@ -7,6 +7,10 @@ second to start). They start lazily, once per session, only if a test asks for t
 Isolation between test sessions that share a server: each session gets its own database
 (`trueup_test_<random>`, dropped at the end) and its own bus namespace (`t<random>`), which
 `shared.bus.Bus` prefixes to every subject and stream name (via `BUS_NAMESPACE`).
+
+The embedded NATS runs with the generated per-service permissions, for any namespace: a test
+connects each service with that service's own user (`nats_users`), and creates a namespace's
+streams and consumers as the admin step does (`provision_bus`) before any service starts.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -70,7 +74,8 @@ def _no_service_settings_from_the_shell() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     workdir = Path(tempfile.mkdtemp(prefix="trueup-test-"))
-    resolved = provision(workdir, durable=False)
+    # `*`: every namespace a session or a test picks is under the same rules as `trueup` in production.
+    resolved = provision(workdir, durable=False, nats_namespace="*", nats_observer=True)
     try:
         yield resolved
     finally:
@@ -88,11 +93,34 @@ def bus_namespace() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def nats_users(infra: Infra) -> dict[str, str]:
+    """NATS user (each service, `admin`) -> its URL with its own password."""
+    return infra.nats_users
+
+
+@pytest.fixture(scope="session")
 def nats_url(infra: Infra, bus_namespace: str) -> Iterator[str]:
-    """NATS with JetStream; requesting it also pins this session's `BUS_NAMESPACE`."""
+    """NATS with JetStream, as the test observer (sees every subject, may publish nothing);
+    requesting it also pins this session's `BUS_NAMESPACE`."""
+    from shared.devstack.nats_auth import OBSERVER
+
+    url = infra.nats_users[OBSERVER]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NATS_URL", infra.nats_url)
-        yield infra.nats_url
+        mp.setenv("NATS_URL", url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def provision_bus(infra: Infra) -> Callable[..., Awaitable[None]]:
+    """`await provision_bus(namespace[, config])`: the admin step for a namespace (streams and
+    every declared consumer), as `make run` and compose run it before the services start."""
+    from shared.bus import BusConfig
+    from shared.bus.provision import provision_bus as provision_as_admin
+
+    async def provision_namespace(namespace: str, config: BusConfig | None = None) -> None:
+        await provision_as_admin(infra.nats_admin_url, namespace, config or BusConfig.defaults())
+
+    return provision_namespace
 
 
 @pytest.fixture(scope="session")

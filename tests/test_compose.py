@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -67,8 +68,9 @@ def test_everything_has_a_healthcheck_and_waits_for_healthy_infra(compose: dict)
         assert deps["nats"]["condition"] == "service_healthy", name
         assert deps["postgres"]["condition"] == "service_healthy", name
         assert deps["db-roles"]["condition"] == "service_completed_successfully", name
+        assert deps["nats-provision"]["condition"] == "service_completed_successfully", name
         assert services[name]["healthcheck"]["test"][-2:] == ["shared.chassis.healthcheck", name]
-    assert "-c" in services["nats"]["command"]
+    assert "exec nats-server -c /etc/nats/nats-server.conf" in services["nats"]["command"][-1]
     assert any("8222" in part for part in services["nats"]["healthcheck"]["test"])
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
 
@@ -148,3 +150,35 @@ def test_only_the_api_gateway_gets_the_api_token_and_only_from_a_secret(compose:
             assert "api_token" in _secret_names(service)
         else:
             assert not any(k.startswith("API_TOKEN") for k in env) and "api_token" not in _secret_names(service), name
+
+
+def test_each_service_is_its_own_nats_user_with_no_default_password(compose: dict) -> None:
+    """The NATS passwords are secret files (no `${VAR:-default}`); the server gets every user's,
+    each service only its own URL, and the admin URL only the provisioning step."""
+    from shared.contracts.permissions_gen import USERS
+
+    services = compose["services"]
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert re.search(r"\$\{NATS_PASSWORD_\w*:-", text) is None and ":-dev-" not in text
+    for name in set(APP_SERVICES) - {"venue-sim"}:
+        own = f"nats_url_{name.replace('-', '_')}"
+        env = _env(services[name])
+        assert env["NATS_URL_FILE"] == f"/run/secrets/{own}" and "NATS_URL" not in env, name
+        assert [s for s in _secret_names(services[name]) if s.startswith("nats_")] == [own], name
+    assert [s for s in _secret_names(services["venue-sim"]) if s.startswith("nats_")] == []
+    assert set(_secret_names(services["nats"])) == {f"nats_password_{u.replace('-', '_')}" for u in USERS}
+    for user in USERS:
+        assert f"nats_password_{user.replace('-', '_')}" in compose["secrets"], user
+        assert user.replace("-", "_") in services["nats"]["command"][-1], user
+    holders = {n for n, s in services.items() if any(x.startswith("nats_password_") for x in _secret_names(s))}
+    assert holders == {"nats"}
+
+
+def test_the_provisioning_step_makes_streams_and_consumers_as_admin(compose: dict) -> None:
+    step = compose["services"]["nats-provision"]
+    assert step["command"] == ["python", "-m", "shared.bus.provision"] and step["restart"] == "no"
+    assert _env(step) == {"NATS_URL_FILE": "/run/secrets/nats_url_admin"}
+    assert _secret_names(step) == ["nats_url_admin"]
+    assert step["depends_on"]["nats"]["condition"] == "service_healthy"
+    admins = {n for n, s in compose["services"].items() if "nats_url_admin" in _secret_names(s)}
+    assert admins == {"nats-provision"}

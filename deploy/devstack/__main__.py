@@ -11,7 +11,23 @@ import sys
 from pathlib import Path
 
 from deploy.devstack.launcher import DATA_DIR, Ports, ensure_api_token, load_demo_credentials
+from shared.contracts.permissions_gen import USERS
 from shared.db.roles import compose_database_secrets
+from shared.devstack.nats_auth import PASSWORDS_FILE, ensure_passwords, user_url
+
+# Where the services reach NATS inside compose.
+_COMPOSE_NATS = "nats://nats:4222"
+
+
+def compose_nats_secrets(data_dir: Path) -> dict[str, str]:
+    """Per NATS user, the password (the server's) and its URL (the service's), as `make run`'s."""
+    passwords = ensure_passwords(data_dir / PASSWORDS_FILE, USERS)
+    secrets = {}
+    for user, password in passwords.items():
+        name = user.replace("-", "_")
+        secrets[f"nats_password_{name}"] = password
+        secrets[f"nats_url_{name}"] = user_url(_COMPOSE_NATS, user, password)
+    return secrets
 
 
 def write_compose_secrets(out: Path, data_dir: Path) -> Path:
@@ -29,6 +45,7 @@ def write_compose_secrets(out: Path, data_dir: Path) -> Path:
         # The same token as `make run`'s (.data/api-token); Postgres's admin password and each service's own DSN.
         "api_token": ensure_api_token(data_dir),
         **compose_database_secrets(out),
+        **compose_nats_secrets(data_dir),
     }
     out.mkdir(parents=True, exist_ok=True)
     out.chmod(0o700)

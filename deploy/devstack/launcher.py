@@ -2,7 +2,10 @@
 simulator.
 
 NATS and Postgres come from `NATS_URL`/`DATABASE_URL` when set, else embedded servers whose data
-lives in `<repo>/.data/` and is reused by the next run. Each child gets an environment built from an
+lives in `<repo>/.data/` and is reused by the next run. The embedded NATS runs with the generated
+permissions (those of `deploy/nats/permissions.conf`) and a generated password per user
+(`.data/nats-passwords.json`, 0600); each service connects as its own user, after the admin step
+(`shared.bus.provision`) made the streams and consumers. Each child gets an environment built from an
 allow-list, never a copy of ours: venue credentials reach exchange-gateway and nothing else, the
 API token reaches api-gateway and nothing else. Children always log JSON to us; the console
 decides how to show it.
@@ -10,6 +13,7 @@ decides how to show it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -25,6 +29,8 @@ from deploy.devstack.console import Console
 from deploy.devstack.supervisor import Child, ChildSpec, Supervisor
 from services.api_gateway.login_link import mint_login_link
 from services.venue_sim.demo_credentials import DemoCredentials, ensure_demo_credentials
+from shared.bus import BusConfig
+from shared.bus.provision import provision_bus
 from shared.db.roles import SERVICE_SCHEMAS, provision_service_roles
 from shared.devstack.provision import Infra, provision
 
@@ -85,7 +91,8 @@ class Ports:
 class Stack:
     """Everything resolved before the first child starts."""
 
-    nats_url: str
+    # Per service (display name), the NATS URL of its own user.
+    nats_urls: dict[str, str]
     # Per service that owns a schema (by display name, as shared.db.roles names them), the DSN
     # of its own role, with rights on that schema only.
     database_urls: dict[str, str]
@@ -129,9 +136,9 @@ def _process_env(parent: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def common_env(parent: dict[str, str], stack: Stack) -> dict[str, str]:
+def common_env(parent: dict[str, str]) -> dict[str, str]:
     env = _process_env(parent)
-    env.update(NATS_URL=stack.nats_url, TRADING_MODE="paper")
+    env.update(TRADING_MODE="paper")
     if parent.get("BUS_NAMESPACE"):
         env["BUS_NAMESPACE"] = parent["BUS_NAMESPACE"]
     return env
@@ -175,7 +182,8 @@ def sim_env(parent: dict[str, str], stack: Stack, data_dir: Path) -> dict[str, s
 
 
 def service_env(name: str, parent: dict[str, str], stack: Stack) -> dict[str, str]:
-    env = common_env(parent, stack)
+    env = common_env(parent)
+    env["NATS_URL"] = stack.nats_urls[display_name(name)]
     # A service without a schema (api-gateway) gets no database at all.
     if display_name(name) in stack.database_urls:
         env["DATABASE_URL"] = stack.database_urls[display_name(name)]
@@ -289,11 +297,14 @@ def run(ports: Ports = Ports(), data_dir: Path = DATA_DIR) -> int:
     infra: Infra | None = None
     try:
         started = time.monotonic()
-        infra = provision(data_dir, nats_port=ports.nats, postgres_port=ports.postgres)
+        namespace = parent.get("BUS_NAMESPACE") or "trueup"
+        infra = provision(data_dir, nats_port=ports.nats, postgres_port=ports.postgres, nats_namespace=namespace)
+        # The services run with the settings' defaults for the bus, so the admin step does too.
+        asyncio.run(provision_bus(infra.nats_admin_url, namespace, BusConfig.defaults()))
         console.notice(f"NATS and Postgres ready in {time.monotonic() - started:.1f}s")
         present = set(map(display_name, names))
         stack = Stack(
-            nats_url=infra.nats_url,
+            nats_urls={service: infra.nats_users[service] for service in present},
             database_urls=provision_service_roles(
                 infra.database_url, urlsplit(infra.database_url).path.lstrip("/"),
                 {service: schema for service, schema in SERVICE_SCHEMAS.items() if service in present},

@@ -4,8 +4,10 @@ What this module guarantees to every service:
 - it speaks only the channels declared in `shared.contracts.channels`: a model the channel does
   not carry, or a subject that does not fit its pattern, fails at once;
 - subjects and streams are namespaced (`BUS_NAMESPACE`) so deployments and test sessions never mix;
-- streams exist before anything publishes or consumes, sized and retained as the settings say
-  (applied on create and on every start to an existing stream);
+- each service connects as its own NATS user, receives replies only under its own inbox prefix
+  and uses only its own durable consumers (`<service>-<channel>`); streams and consumers are made,
+  sized and retained as the settings say, by the separate admin step (`shared.bus.provision`),
+  never by a service;
 - events are published with `Nats-Msg-Id = event_id`, so JetStream drops a re-publish of the
   same fact inside its duplicate window;
 - consumers are durable pull consumers that ack only after the handler returns (a crash means

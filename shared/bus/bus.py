@@ -11,23 +11,23 @@ from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js import api
-from nats.js.errors import APIError, BadRequestError, NotFoundError
+from nats.js.errors import NotFoundError
 from pydantic import BaseModel, ValidationError
 
 from shared.bus.config import BusConfig
 from shared.contracts import Alert, DeadLetter, ErrorInfo, deterministic_id
 from shared.contracts.channels import (
     ALERTS,
-    DEAD_LETTER_STREAM,
     DEAD_LETTERS,
-    EVENTS_STREAM,
+    EventChannel,
     EventSubject,
     EventT,
     ReplyT,
     RequestT,
     RpcSubject,
     Stream,
+    inbox_prefix,
+    stream_name,
 )
 from shared.contracts.events import Severity
 from shared.logs import get_logger
@@ -35,13 +35,6 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 
 _MAX_DEAD_LETTER_PAYLOAD = 64 * 1024
-# Duplicate window for Nats-Msg-Id de-duplication of re-published facts (and dead letters).
-_DUPLICATE_WINDOW_SECONDS = 600.0
-# How long a delivered message may stay unacknowledged (a handler still working, or a crashed
-# process) before JetStream delivers it again. Waits between failed attempts are NAK delays
-# (BusConfig.redelivery_backoff_seconds), not the consumer's own `backoff` list, which would
-# replace this wait and redeliver a slow handler's message while it is still being handled.
-_ACK_WAIT_SECONDS = 60.0
 
 # FastStream's own errors (a subscriber that cannot fetch, a message that escaped our handlers)
 # reach the service's log; its chatter (a line per message, task callbacks at stop) does not.
@@ -80,19 +73,24 @@ def _error_reply(code: str, message: str) -> bytes:
 
 
 class Bus:
+    """The bus as one service sees it: `nats_url` carries that service's own NATS user, which may
+    touch only the service's channels, its own consumers and its own inbox."""
+
     def __init__(self, nats_url: str, namespace: str, service: str, config: BusConfig | None = None) -> None:
         self.namespace = namespace
         self.service = service
         self.config = config or BusConfig.defaults()
+        self._inbox = inbox_prefix(namespace, service)
         self.broker = NatsBroker(
             nats_url,
             name=f"{namespace}-{service}",
+            inbox_prefix=self._inbox,
             graceful_timeout=10.0,
             max_reconnect_attempts=-1,
             logger=_FASTSTREAM_LOG,
             log_level=logging.DEBUG,
         )
-        self._consumers: list[tuple[str, api.ConsumerConfig]] = []
+        self._consumers: list[tuple[str, str]] = []
 
     # ---- naming -------------------------------------------------------------------------
 
@@ -101,16 +99,20 @@ class Bus:
         return f"{self.namespace}.{subject.relative}"
 
     def stream_name(self, stream: Stream) -> str:
-        return f"{self.namespace}_{stream.name}".upper().replace("-", "_")
+        return stream_name(self.namespace, stream)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, make sure the streams and consumers are as configured, then start consuming."""
+        """Connect, check that this service's consumers exist, then start consuming. Streams and
+        consumers are the admin step's (`shared.bus.provision`): a service may not create them."""
         await self.broker.connect()
-        await self.ensure_streams()
         for stream, consumer in self._consumers:
-            await self.jetstream.add_consumer(stream, config=consumer)  # creates, or updates to this config
+            try:
+                await self.jetstream.consumer_info(stream, consumer)
+            except NotFoundError as exc:
+                raise BusError(f"consumer {consumer} on stream {stream} does not exist: provision the bus "
+                               f"first (python -m shared.bus.provision)") from exc
         await self.broker.start()
 
     async def stop(self) -> None:
@@ -119,37 +121,6 @@ class Bus:
     @property
     def jetstream(self) -> Any:
         return self.broker.config.connection_state.stream
-
-    async def ensure_streams(self) -> None:
-        await self._ensure_stream(EVENTS_STREAM, self.config.events_max_age_seconds)
-        await self._ensure_stream(DEAD_LETTER_STREAM, self.config.dead_letter_max_age_seconds)
-
-    async def _ensure_stream(self, stream: Stream, max_age_seconds: float) -> None:
-        config = api.StreamConfig(
-            name=self.stream_name(stream),
-            subjects=[f"{self.namespace}.{s}" for s in stream.subjects],
-            retention=api.RetentionPolicy.LIMITS,
-            storage=api.StorageType.FILE,
-            discard=api.DiscardPolicy.OLD,
-            max_age=max_age_seconds,
-            duplicate_window=_DUPLICATE_WINDOW_SECONDS,
-            num_replicas=self.config.stream_replicas,
-        )
-        try:
-            await self.jetstream.add_stream(config=config)
-            return
-        except BadRequestError as exc:
-            refused = exc  # usually: it exists, maybe sized or retained differently
-        except APIError as exc:
-            raise self._stream_error(config, exc) from exc
-        try:
-            # Settings changed or an older version created it: converge on this configuration.
-            await self.jetstream.update_stream(config=config)
-        except APIError as exc:
-            raise self._stream_error(config, refused if isinstance(exc, NotFoundError) else exc) from exc
-
-    def _stream_error(self, config: api.StreamConfig, exc: APIError) -> BusError:
-        return BusError(f"stream {config.name} (BUS_STREAM_REPLICAS={self.config.stream_replicas}): {exc.description}")
 
     # ---- events (JetStream) ---------------------------------------------------------------
 
@@ -166,34 +137,25 @@ class Bus:
 
     def consume(
         self,
-        subject: EventSubject[EventT],
-        durable: str,
+        channel: EventChannel[EventT],
         handler: Callable[[EventT], Awaitable[None]],
         *,
         batch_size: int = 16,
     ) -> None:
-        """Register a durable pull consumer; must be called before `start()`.
+        """Read a channel through this service's durable consumer (`channel.durable(service)`,
+        created by the admin step); must be called before `start()`.
 
         A message is acked only after `handler` returns. A handler that raises is retried after
         the configured backoff, `max_deliver` attempts in all; then the message goes to the
         dead-letter stream with one alert, as does a message that fails validation (at once).
         Either way the consumer moves on to the messages behind it.
         """
-        address = self.address(subject)
-        consumer = f"{self.service}-{durable}".replace(".", "_")
-        stream = self.stream_name(subject.channel.stream)
-        model = subject.channel.model
+        address = self.address(channel.every())
+        consumer = channel.durable(self.service)
+        stream = self.stream_name(channel.stream)
+        model = channel.model
         attempts = self.config.max_deliver
-        self._consumers.append((stream, api.ConsumerConfig(
-            name=consumer,
-            durable_name=consumer,
-            filter_subject=address,
-            ack_policy=api.AckPolicy.EXPLICIT,
-            ack_wait=_ACK_WAIT_SECONDS,
-            # One delivery beyond the attempts: if the last attempt crashed the process, the
-            # next delivery still dead-letters the message instead of JetStream dropping it silently.
-            max_deliver=attempts + 1,
-        )))
+        self._consumers.append((stream, consumer))
 
         async def on_message(msg: NatsMessage) -> None:
             raw: Msg = msg.raw_message
@@ -231,6 +193,8 @@ class Bus:
             stream=JStream(stream, declare=False),
             durable=consumer,
             pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
+            # FastStream's pull subscriptions take their own prefix (default `_INBOX.`), not the connection's.
+            inbox_prefix=f"{self._inbox}.".encode(),
             ack_policy=AckPolicy.MANUAL,
         )(on_message)
 

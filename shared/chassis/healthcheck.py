@@ -18,7 +18,8 @@ from shared.settings import BaseServiceSettings, load_settings
 async def check(service: str) -> bool:
     # It runs inside a service's container, among that service's own settings: it reads only the bus's.
     settings = load_settings(BaseServiceSettings, strict=False)
-    bus = Bus(settings.nats_url, settings.bus_namespace, "healthcheck")
+    # As the service itself: its user may ask its own health, and receive replies only on its own inbox.
+    bus = Bus(settings.nats_url, settings.bus_namespace, service)
     await bus.broker.connect()
     try:
         reply = await bus.request(HEALTH.subject(service=service), HealthRequest(), timeout=3.0)

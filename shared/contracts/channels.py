@@ -92,6 +92,21 @@ DEAD_LETTER_STREAM: Final = Stream("DEADLETTER", ("dlq.>",))
 STREAMS: Final = (EVENTS_STREAM, DEAD_LETTER_STREAM)
 
 
+# The NATS user that creates streams and consumers (`python -m shared.bus.provision`); no service has its rights.
+ADMIN: Final = "admin"
+
+
+def stream_name(namespace: str, stream: Stream) -> str:
+    """The stream's name in a deployment (`TRUEUP_EVENTS`); namespace `*` (the test server's
+    permissions, one per session for many namespaces) stays a wildcard token."""
+    return "*" if namespace == "*" else f"{namespace}_{stream.name}".upper().replace("-", "_")
+
+
+def inbox_prefix(namespace: str, user: str) -> str:
+    """Where a user's replies arrive (`_INBOX.trueup.ledger`): each may subscribe only under its own."""
+    return f"_INBOX.{namespace}.{user}"
+
+
 @dataclass(frozen=True)
 class _Channel:
     pattern: str
@@ -136,6 +151,19 @@ class EventChannel(_Channel, Generic[EventT]):
     publishers: tuple[str, ...]
     consumers: tuple[str, ...]
     stream: Stream = EVENTS_STREAM
+
+    @property
+    def name(self) -> str:
+        """The channel's last fixed token (`fills` for `evt.fills.{venue}`): names its consumers."""
+        return [token for token in self.pattern.split(".") if "{" not in token][-1]
+
+    def durable(self, service: str) -> str:
+        """The durable consumer through which `service` reads this channel (`ledger-fills`): the
+        admin step creates it, the service binds to it, its NATS user may use only it."""
+        if service not in self.consumers:
+            readers = ", ".join(self.consumers) or "none"
+            raise ValueError(f"{service} does not consume {self.pattern} (consumers: {readers})")
+        return f"{service}-{self.name}"
 
     def subject(self, **params: str) -> EventSubject[EventT]:
         return EventSubject(self, self._resolve(params), params)

@@ -1,41 +1,56 @@
-"""Generate `deploy/nats/permissions.conf` from the channel declarations.
+"""Generate the NATS users and their permissions from the channel declarations.
 
-Each service's NATS user may publish what it publishes or asks, and subscribe to what it consumes
-or answers, as `shared.contracts.channels` declares it — nothing is written by hand, so a new
-channel or a new consumer changes the permissions with it (`make proto`; a test fails on drift).
+Each service's user may publish what it publishes or asks, subscribe to what it consumes or
+answers, use the JetStream API only for its own durable consumers (look one up, pull from it,
+ack its messages) and receive replies only under its own inbox prefix, as
+`shared.contracts.channels` declares it. Streams and consumers are created by the `admin` user
+(`python -m shared.bus.provision`), which may do nothing else. Nothing is written by hand: a new
+channel or consumer changes the permissions with it (`make proto`; a test fails on drift).
+
+`deploy/nats/permissions.conf` is rendered for the default namespace. `render_permissions("*")`
+allows any namespace (one token) with the same rules: the test server, where every test session
+and many tests use their own namespace.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.contracts.channels import EVENT_CHANNELS, RPC_CHANNELS, SERVICES, RpcChannel
+from shared.contracts.channels import (
+    ADMIN,
+    EVENT_CHANNELS,
+    RPC_CHANNELS,
+    SERVICES,
+    RpcChannel,
+    inbox_prefix,
+    stream_name,
+)
 
 PERMISSIONS_FILE = "deploy/nats/permissions.conf"
-# The file is shipped for the default BUS_NAMESPACE; a deployment with another one edits the prefix.
+# The shipped file is for the default BUS_NAMESPACE; `render_permissions(<ns>)` renders another.
 NAMESPACE = "trueup"
+USERS = (*SERVICES, ADMIN)
 _OWN = "service"  # the placeholder that, for an answerer, is its own name
 
-_HEADER = f"""\
+_HEADER = """\
 # GENERATED from shared/contracts/channels.py by `make proto`: do not edit by hand (a test
 # fails when this file and the declarations differ).
 #
-# Per-service users and what each may publish/subscribe. Included by nats-server.conf and by
-# every node of the cluster example. Subjects carry the deployment's BUS_NAMESPACE prefix
-# ("{NAMESPACE}" by default; change it here too if you change it in the services' environment).
+# Per-service users for BUS_NAMESPACE "{namespace}", included by nats-server.conf and every node
+# of the cluster example. Each service may publish the facts it publishes and the questions it
+# asks, subscribe to the facts it consumes and the questions it answers, answer requests it
+# received (allow_responses), use the JetStream API only for its own durable consumers, and
+# receive replies only under its own inbox prefix (_INBOX.<namespace>.<service>). Streams and
+# consumers are created by the admin user (`python -m shared.bus.provision`), which may use the
+# JetStream API and nothing else.
 #
-# Each user may publish the facts it publishes and the questions it asks, and subscribe to the
-# facts it consumes and the questions it answers; every service may raise alerts and dead-letter.
-# Replies go to the requester's _INBOX, so responders use allow_responses rather than a blanket
-# publish grant on _INBOX.>. Every service also uses the JetStream API and acks ($JS.API.>,
-# $JS.ACK.>) and receives replies on _INBOX.>.
-#
-# Passwords come from the environment (NATS_PASSWORD_<SERVICE>); the server refuses to start
-# with an unset variable, so there is no default password.
-
-JS_API = "$JS.API.>"
-JS_ACK = "$JS.ACK.>"
+# Passwords come from the environment (NATS_PASSWORD_<USER>); the server refuses to start with an
+# unset variable, so there is no default password.
 """
+
+
+def password_variable(user: str) -> str:
+    return f"NATS_PASSWORD_{user.upper().replace('-', '_')}"
 
 
 def _answered(rpc: RpcChannel[Any, Any], service: str) -> str:
@@ -44,7 +59,7 @@ def _answered(rpc: RpcChannel[Any, Any], service: str) -> str:
 
 
 def grants(service: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(publish, subscribe) for one service: relative subject and why, in declaration order."""
+    """(publish, subscribe) channel subjects for one service: relative subject and why, in declaration order."""
     publish: list[tuple[str, str]] = []
     subscribe: list[tuple[str, str]] = []
     for channel in EVENT_CHANNELS:
@@ -63,31 +78,67 @@ def grants(service: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return publish, subscribe
 
 
-def _allow(entries: list[tuple[str, str]], extra: list[tuple[str, str]]) -> str:
-    lines = [f'"{NAMESPACE}.{subject}"' for subject, _ in entries] + [value for value, _ in extra]
-    width = max(len(line) for line in lines) + 2
-    reasons = [why for _, why in entries] + [why for _, why in extra]
-    body = "\n".join(f"            {line:<{width}}# {why}" for line, why in zip(lines, reasons, strict=True))
+def jetstream_grants(namespace: str, service: str) -> list[tuple[str, str]]:
+    """The JetStream API subjects a service may publish: only for its own durable consumers."""
+    granted: list[tuple[str, str]] = []
+    for channel in EVENT_CHANNELS:
+        if service in channel.consumers:
+            stream, durable = stream_name(namespace, channel.stream), channel.durable(service)
+            granted += [
+                (f'"$JS.API.CONSUMER.INFO.{stream}.{durable}"', f"binds to its consumer {durable}"),
+                (f'"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"', f"pulls from {durable}"),
+                (f'"$JS.ACK.{stream}.{durable}.>"', f"acks what {durable} delivered"),
+            ]
+    return granted
+
+
+def _allow(entries: list[tuple[str, str]]) -> str:
+    width = max(len(line) for line, _ in entries) + 2
+    body = "\n".join(f"            {line:<{width}}# {why}" for line, why in entries)
     return f"allow: [\n{body}\n          ]"
 
 
-def render_permissions() -> str:
+def user_block(user: str, publish: list[tuple[str, str]], subscribe: list[tuple[str, str]], *,
+               responds: bool = False) -> str:
+    """One user: subjects (quoted, or a variable) and why; its password from NATS_PASSWORD_<USER>."""
+    responses = "\n        allow_responses: true" if responds else ""
+    return f"""\
+    {{
+      user: {user}
+      password: ${password_variable(user)}
+      permissions: {{
+        publish: {{
+          {_allow(publish)}
+        }}
+        subscribe: {{
+          {_allow(subscribe)}
+        }}{responses}
+      }}
+    }}"""
+
+
+def user_blocks(namespace: str = NAMESPACE) -> list[str]:
     users = []
     for service in SERVICES:
         publish, subscribe = grants(service)
-        env = f"NATS_PASSWORD_{service.upper().replace('-', '_')}"
-        users.append(f"""\
-    {{
-      user: {service}
-      password: ${env}
-      permissions: {{
-        publish: {{
-          {_allow(publish, [("$JS_API", "JetStream API"), ("$JS_ACK", "acks of its consumers")])}
-        }}
-        subscribe: {{
-          {_allow(subscribe, [('"_INBOX.>"', "replies to its questions, its pull consumers' batches")])}
-        }}
-        allow_responses: true
-      }}
-    }}""")
-    return _HEADER + "\nauthorization {\n  users = [\n" + "\n".join(users) + "\n  ]\n}\n"
+        inbox = (f'"{inbox_prefix(namespace, service)}.>"', "replies to its questions, its consumers' batches")
+        users.append(user_block(
+            service,
+            [(f'"{namespace}.{subject}"', why) for subject, why in publish] + jetstream_grants(namespace, service),
+            [(f'"{namespace}.{subject}"', why) for subject, why in subscribe] + [inbox],
+            responds=True,
+        ))
+    users.append(user_block(
+        ADMIN,
+        [('"$JS.API.>"', "creates and updates streams and consumers")],
+        [(f'"{inbox_prefix(namespace, ADMIN)}.>"', "the JetStream API's answers")],
+    ))
+    return users
+
+
+def authorization(users: list[str]) -> str:
+    return "authorization {\n  users = [\n" + "\n".join(users) + "\n  ]\n}\n"
+
+
+def render_permissions(namespace: str = NAMESPACE) -> str:
+    return _HEADER.format(namespace=namespace) + "\n" + authorization(user_blocks(namespace))

@@ -148,39 +148,50 @@ def _wait_nats_ready(port: int, proc: subprocess.Popen | None, log: Path, timeou
     raise EmbeddedError(f"nats-server not ready on port {port} after {timeout}s:\n{_tail(log)}")
 
 
-def start_nats(store_dir: Path, port: int | None = None, timeout: float = 15.0) -> EmbeddedNats:
+def start_nats(store_dir: Path, port: int | None = None, timeout: float = 15.0, *,
+               config: Path | None = None, env: dict[str, str] | None = None) -> EmbeddedNats:
     """Start (or reuse) a JetStream-enabled nats-server storing its data under `store_dir`.
 
-    If a server started by an earlier call still runs on this directory it is reused; `port` is
-    then ignored. Otherwise `port` is used when free, else a free port is picked.
+    `config` is a server configuration file (users and permissions; its variables come from
+    `env`). If a server started by an earlier call with the same configuration still runs on this
+    directory it is reused; `port` is then ignored. Otherwise `port` is used when free, else a
+    free port is picked.
     """
     store_dir = Path(store_dir).resolve()
     store_dir.mkdir(parents=True, exist_ok=True)
     state_file = store_dir / _STATE_FILE
+    # What the server was started with: a changed configuration or password needs a new server.
+    started_with = hashlib.sha256(
+        (config.read_bytes() if config else b"") + json.dumps(env or {}, sort_keys=True).encode()).hexdigest()
     if state_file.exists():
         state = json.loads(state_file.read_text())
         if _pid_is(state["pid"], "nats-server") and _answers(state["port"]):
-            return EmbeddedNats(store_dir, state["port"], state["pid"])
-        state_file.unlink()
+            running = EmbeddedNats(store_dir, state["port"], state["pid"])
+            if state.get("started_with") == started_with:
+                return running
+            running.stop()
+        state_file.unlink(missing_ok=True)
 
     port = port_or_free(port)
     log = store_dir / "nats-server.log"
     cmd = [
         str(nats_server_binary()),
+        *(["-c", str(config)] if config else []),
         "-js", "-sd", str(store_dir / "jetstream"),
         "-a", "127.0.0.1", "-p", str(port),
         "-n", f"trueup-dev-{port}",
         "-l", str(log),
     ]
     # Own session: a Ctrl-C in the terminal must not kill the bus before the services stop.
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, **(env or {})})
     try:
         _wait_nats_ready(port, proc, log, timeout)
     except BaseException:
         proc.kill()
         proc.wait()
         raise
-    state_file.write_text(json.dumps({"pid": proc.pid, "port": port}))
+    state_file.write_text(json.dumps({"pid": proc.pid, "port": port, "started_with": started_with}))
     return EmbeddedNats(store_dir, port, proc.pid, proc)
 
 

@@ -6,6 +6,10 @@ so CI or a developer can point everything at servers of their choosing; the embe
 a fresh machine with only Python needs nothing else.
 
 `TRUEUP_DEVSTACK=embedded|docker` forces one of the two fallbacks.
+
+The embedded NATS runs with the generated per-service users and permissions (`nats_auth`), each
+user with its own generated password: `Infra.nats_users` holds each user's URL. A server from the
+environment or a container is taken as it is: every user gets its URL unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.devstack import embedded
+from shared.contracts.channels import ADMIN
+from shared.devstack import embedded, nats_auth
 
 NATS_IMAGE = "nats:2.10-alpine"
 POSTGRES_IMAGE = "postgres:15"
@@ -25,6 +30,8 @@ POSTGRES_IMAGE = "postgres:15"
 class Infra:
     nats_url: str
     database_url: str
+    # Per NATS user (every service, the admin step), the URL carrying its own password.
+    nats_users: dict[str, str] = field(default_factory=dict)
     # Per server, where it came from: "env", "docker" or "embedded".
     sources: dict[str, str] = field(default_factory=dict)
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
@@ -37,6 +44,10 @@ class Infra:
                 stop()
             except Exception as exc:  # one failed stop must not leave the other server running
                 print(f"devstack: stopping failed: {exc!r}")
+
+    @property
+    def nats_admin_url(self) -> str:
+        return self.nats_users[ADMIN]
 
 
 def docker_available(timeout: float = 2.0) -> bool:
@@ -88,11 +99,15 @@ def provision(
     database: str = "trueup",
     durable: bool = True,
     use_env: bool = True,
+    nats_namespace: str = "trueup",
+    nats_observer: bool = False,
 ) -> Infra:
-    """Resolve NATS + Postgres. Embedded data lives under `workdir` (`nats/`, `postgres/`).
+    """Resolve NATS + Postgres. Embedded data lives under `workdir` (`nats/`, `postgres/`, and the
+    NATS passwords in `nats-passwords.json`).
 
-    `durable=False` (tests) turns Postgres fsync off. On failure, anything already started is
-    stopped before the error propagates.
+    The embedded NATS permits `nats_namespace` (`*`: any one, for tests), plus a read-only
+    observer user with `nats_observer` (tests). `durable=False` (tests) turns Postgres fsync off.
+    On failure, anything already started is stopped before the error propagates.
     """
     env_nats = os.environ.get("NATS_URL", "").strip() if use_env else ""
     env_db = os.environ.get("DATABASE_URL", "").strip() if use_env else ""
@@ -101,13 +116,21 @@ def provision(
     try:
         if env_nats:
             infra.sources["nats"] = "env"
+            infra.nats_users = dict.fromkeys(nats_auth.users(nats_observer), env_nats)
         elif mode == "docker":
             infra.nats_url, stop = _docker_nats()
+            infra.nats_users = dict.fromkeys(nats_auth.users(nats_observer), infra.nats_url)
             infra._stops.append(stop)
             infra.sources["nats"] = "docker"
         else:
-            nats = embedded.start_nats(Path(workdir) / "nats", port=nats_port)
+            store = Path(workdir) / "nats"
+            store.mkdir(parents=True, exist_ok=True)
+            users = nats_auth.users(nats_observer)
+            passwords = nats_auth.ensure_passwords(Path(workdir) / nats_auth.PASSWORDS_FILE, users)
+            config = nats_auth.server_config(store, nats_namespace, observer=nats_observer)
+            nats = embedded.start_nats(store, port=nats_port, config=config, env=nats_auth.password_env(passwords))
             infra.nats_url = nats.url
+            infra.nats_users = {user: nats_auth.user_url(nats.url, user, passwords[user]) for user in users}
             infra._stops.append(nats.stop)
             infra.sources["nats"] = "embedded"
 

@@ -1,5 +1,6 @@
 """The running stack: every service as its own process on real NATS + Postgres, each with its own
-Postgres role and only the settings it declares; the API asked with its token."""
+NATS user (after the admin step made the streams and consumers) and its own Postgres role, and
+only the settings it declares; the API asked with its token."""
 
 from __future__ import annotations
 
@@ -38,13 +39,15 @@ async def wait_until(check, timeout=30.0):
 
 
 @pytest.fixture(scope="package")
-async def stack(nats_url, service_database_urls, bus_namespace, tmp_path_factory):
+async def stack(nats_users, provision_bus, service_database_urls, bus_namespace, tmp_path_factory):
     """(client sending the API token, processes, log files); one stack for the whole package."""
     port = free_port()
     token = secrets.token_urlsafe(32)
-    common = {"PATH": os.environ["PATH"], "NATS_URL": nats_url, "BUS_NAMESPACE": bus_namespace}
-    envs = {name: {**common, "DATABASE_URL": service_database_urls[name.replace("_", "-")]} for name in SERVICES}
-    envs["api_gateway"] = {**common, "API_PORT": str(port), "API_TOKEN": token}
+    await provision_bus(bus_namespace)
+    common = {"PATH": os.environ["PATH"], "BUS_NAMESPACE": bus_namespace}
+    envs = {name: {**common, "NATS_URL": nats_users[name.replace("_", "-")],
+                   "DATABASE_URL": service_database_urls[name.replace("_", "-")]} for name in SERVICES}
+    envs["api_gateway"] = {**common, "NATS_URL": nats_users["api-gateway"], "API_PORT": str(port), "API_TOKEN": token}
     logs = {name: tmp_path_factory.mktemp("logs") / f"{name}.log" for name in envs}
     procs = {}
     for name, log in logs.items():

@@ -49,9 +49,9 @@ def signing_vectors() -> dict:
 
 
 @pytest.fixture
-async def plumbing(nats_url, database_url) -> AsyncIterator[Plumbing]:
+async def plumbing(nats_users, provision_bus, database_url) -> AsyncIterator[Plumbing]:
     """A fresh gateway schema and bus namespace, and a consumer recording fills, settlements, alerts."""
-    async for p in feed_plumbing(nats_url, database_url):
+    async for p in feed_plumbing(nats_users, provision_bus, database_url):
         yield p
 
 

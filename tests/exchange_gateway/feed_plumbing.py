@@ -1,10 +1,11 @@
-"""Real Postgres + NATS for the gateway's feed pollers, and a consumer that records what reached the bus."""
+"""Real Postgres + NATS for the gateway's feed pollers, and consumers that record what reached the bus
+(the ledger's fills and settlements, the notifier's alerts, each as its own NATS user)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -41,23 +42,28 @@ class Plumbing:
     seen: BusRecord
 
 
-async def feed_plumbing(nats_url: str, database_url: str) -> AsyncIterator[Plumbing]:
+async def feed_plumbing(nats_users: dict[str, str], provision_bus: Callable[[str], Awaitable[None]],
+                        database_url: str) -> AsyncIterator[Plumbing]:
     namespace = f"f{uuid.uuid4().hex[:10]}"
     schema = f"gw_{uuid.uuid4().hex[:8]}"
     pool = await create_pool(database_url, schema=schema)
     await apply_migrations(pool, schema, gateway_main.MIGRATIONS)
-    publisher = Bus(nats_url, namespace, "exchange-gateway")
-    listener = Bus(nats_url, namespace, "ledger")
+    await provision_bus(namespace)
+    publisher = Bus(nats_users["exchange-gateway"], namespace, "exchange-gateway")
+    ledger = Bus(nats_users["ledger"], namespace, "ledger")
+    notifier = Bus(nats_users["notifier"], namespace, "notifier")
     seen = BusRecord()
-    listener.consume(FILLS.every(), f"fills-{namespace}", seen.fill)
-    listener.consume(SETTLEMENTS.every(), f"settlements-{namespace}", seen.settlement)
-    listener.consume(ALERTS.every(), f"alerts-{namespace}", seen.alert)
+    ledger.consume(FILLS, seen.fill)
+    ledger.consume(SETTLEMENTS, seen.settlement)
+    notifier.consume(ALERTS, seen.alert)
     await publisher.start()
-    await listener.start()
+    await ledger.start()
+    await notifier.start()
     try:
         yield Plumbing(pool, publisher, seen)
     finally:
-        await listener.stop()
+        await notifier.stop()
+        await ledger.stop()
         await publisher.stop()
         await pool.close()
 

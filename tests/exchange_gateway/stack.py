@@ -1,4 +1,5 @@
-"""Run exchange-gateway and api-gateway as real processes for end-to-end tests."""
+"""Run exchange-gateway and api-gateway as real processes for end-to-end tests, each as its own
+NATS user, after the admin step has made the stack's streams and consumers."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
+from shared.bus import BusConfig
+from shared.bus.provision import provision_bus
+from shared.contracts.channels import ADMIN
 from tests.support.db_roles import service_database_urls
 
 
@@ -56,22 +61,28 @@ def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=sink, stderr=subprocess.STDOUT)
 
 
-def start_stack(nats_url: str, database_url: str, gateway_extra: dict[str, str]) -> Stack:
+def start_stack(nats_users: dict[str, str], database_url: str, gateway_extra: dict[str, str]) -> Stack:
+    """`nats_users`: each NATS user's URL (the `nats_users` fixture)."""
     namespace = f"s{uuid.uuid4().hex[:10]}"
     port = free_port()
     token = secrets.token_urlsafe(32)
+    # Its own loop in a worker thread: the caller's loop is running (the test is async).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, provision_bus(nats_users[ADMIN], namespace, BusConfig.defaults())).result()
     # Only what every service declares: a service refuses a setting it does not implement.
-    base = {"PATH": os.environ["PATH"], "NATS_URL": nats_url, "BUS_NAMESPACE": namespace, "LOG_LEVEL": "DEBUG"}
+    base = {"PATH": os.environ["PATH"], "BUS_NAMESPACE": namespace, "LOG_LEVEL": "DEBUG"}
     # Fast polls so tests see fills and marks quickly; `gateway_extra` may set others (a benchmark
     # runs the defaults).
-    gateway = {**base, "DATABASE_URL": service_database_urls(database_url)["exchange-gateway"],
+    gateway = {**base, "NATS_URL": nats_users["exchange-gateway"],
+               "DATABASE_URL": service_database_urls(database_url)["exchange-gateway"],
                "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1", **gateway_extra,
                "METRICS_PORT": str(free_port())}
     logs = {name: Path(tempfile.mkdtemp()) / f"{name}.log" for name in ("exchange-gateway", "api-gateway")}
     procs = {
         "exchange-gateway": spawn("services.exchange_gateway", gateway, logs["exchange-gateway"]),
         # The API gets no venue variables and no database (it owns no tables): it must work without them.
-        "api-gateway": spawn("services.api_gateway", {**base, "API_PORT": str(port), "API_TOKEN": token},
+        "api-gateway": spawn("services.api_gateway", {**base, "NATS_URL": nats_users["api-gateway"],
+                                                      "API_PORT": str(port), "API_TOKEN": token},
                              logs["api-gateway"]),
     }
     stack = Stack(procs, logs, f"http://127.0.0.1:{port}", namespace, token)

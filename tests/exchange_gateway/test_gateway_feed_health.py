@@ -32,15 +32,15 @@ async def gateway_health_until(client: httpx.AsyncClient, wanted: Callable[[dict
     raise AssertionError(f"gateway health never got there; last: {last}")
 
 
-async def settlements_on_the_bus(nats_url: str, namespace: str, expected: int, timeout: float = 15.0) -> list:
+async def settlements_on_the_bus(ledger_url: str, namespace: str, expected: int, timeout: float = 15.0) -> list:
     """Every `SettlementRecorded` in the stack's stream, read by a durable consumer as the ledger would."""
     seen: list[SettlementRecorded] = []
 
     async def record(event: SettlementRecorded) -> None:
         seen.append(event)
 
-    listener = Bus(nats_url, namespace, "ledger")
-    listener.consume(SETTLEMENTS.every(), "settlements-check", record)
+    listener = Bus(ledger_url, namespace, "ledger")
+    listener.consume(SETTLEMENTS, record)
     await listener.start()
     try:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -53,12 +53,12 @@ async def settlements_on_the_bus(nats_url: str, namespace: str, expected: int, t
 
 
 async def test_settlements_published_and_health_counts_quarantine_and_degrades_when_stuck(
-        nats_url, database_factory, tmp_path):
+        nats_users, database_factory, tmp_path):
     async with running_sim(scenario="demo") as sim:
         env = gateway_env(sim, tmp_path) | {"FEED_STALL_SECONDS": str(STALL_SECONDS),
                                             "SETTLEMENT_POLL_INTERVAL_SECONDS": "0.5"}
         # Its own database: the gateway records what it published, and other stacks expect to publish it all.
-        stack = start_stack(nats_url, database_factory("trueup_feeds"), env)
+        stack = start_stack(nats_users, database_factory("trueup_feeds"), env)
         try:
             async with stack.client(timeout=10) as api, \
                     httpx.AsyncClient(base_url=f"{sim.admin_url}/_sim", timeout=10) as admin:
@@ -71,7 +71,7 @@ async def test_settlements_published_and_health_counts_quarantine_and_degrades_w
                                 | {("polymarket", m.condition_id) for m in sim.sim.polymarket.markets.values()
                                    if m.winner_index is not None})
                 assert {v for v, _ in demo_settled} == {"kalshi", "polymarket"}  # the demo settles on each venue
-                settled = await settlements_on_the_bus(nats_url, stack.namespace, expected=len(demo_settled))
+                settled = await settlements_on_the_bus(nats_users["ledger"], stack.namespace, expected=len(demo_settled))
                 assert sorted((s.venue, s.instrument_id) for s in settled) == sorted(demo_settled)  # once each
 
                 assert (await admin.post("/kalshi/fills/malformed", json={})).status_code == 201

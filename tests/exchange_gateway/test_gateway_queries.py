@@ -15,6 +15,7 @@ from shared.bus import Bus
 from shared.contracts import BalancesRequest, ExternalPositionsSnapshot, FillsPageRequest, OrderLookupRequest, PositionsRequest
 from shared.contracts.channels import EVENTS_STREAM, EXTERNAL_SNAPSHOTS
 from tests.exchange_gateway.gateway_env import gateway_settings
+from tests.support import jetstream
 from tests.support.venue_sim import running_sim
 
 POSITIONS = "GET /trade-api/v2/portfolio/positions"
@@ -29,8 +30,10 @@ class FakeClock:
 
 
 @pytest.fixture
-async def bus(nats_url):
-    bus = Bus(nats_url, f"q{uuid.uuid4().hex[:10]}", "exchange-gateway")
+async def bus(nats_users, provision_bus):
+    namespace = f"q{uuid.uuid4().hex[:10]}"
+    await provision_bus(namespace)
+    bus = Bus(nats_users["exchange-gateway"], namespace, "exchange-gateway")
     await bus.start()
     yield bus
     await bus.stop()
@@ -183,8 +186,11 @@ class GatedBus(Bus):
         await super().publish(subject, event)
 
 
-async def test_positions_are_answered_before_the_snapshot_fact_is_acked_and_the_fact_follows(nats_url, sim, tmp_path):
-    bus = GatedBus(nats_url, f"q{uuid.uuid4().hex[:10]}", "exchange-gateway")
+async def test_positions_are_answered_before_the_snapshot_fact_is_acked_and_the_fact_follows(
+        nats_users, provision_bus, sim, tmp_path):
+    namespace = f"q{uuid.uuid4().hex[:10]}"
+    await provision_bus(namespace)
+    bus = GatedBus(nats_users["exchange-gateway"], namespace, "exchange-gateway")
     await bus.start()
     clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
     queries = VenueQueries(clients, bus, ttl_seconds=10)
@@ -201,10 +207,9 @@ async def test_positions_are_answered_before_the_snapshot_fact_is_acked_and_the_
         assert queries.facts.pending == 0
 
         # Both facts were stored, in the order they were taken.
-        stream = bus.stream_name(EVENTS_STREAM)
         subject = bus.address(EXTERNAL_SNAPSHOTS.subject(venue="kalshi"))
-        consumer = await bus.jetstream.pull_subscribe(subject, durable=None, stream=stream)
-        stored = [ExternalPositionsSnapshot.model_validate_json(m.data) for m in await consumer.fetch(2, timeout=5)]
+        events = await jetstream.stored(nats_users["admin"], namespace, EVENTS_STREAM)
+        stored = [ExternalPositionsSnapshot.model_validate_json(m.data) for m in events if m.subject == subject]
         assert [s.event_id for s in stored] == [first.snapshots[0].event_id, second.snapshots[0].event_id]
     finally:
         for client in clients.values():

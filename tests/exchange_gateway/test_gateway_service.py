@@ -34,9 +34,9 @@ def secret_forms(creds) -> list[str]:
     return forms
 
 
-async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url, database_url, tmp_path):
+async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url, nats_users, database_url, tmp_path):
     async with running_sim(scenario="demo") as sim:
-        stack = start_stack(nats_url, database_url, gateway_env(sim, tmp_path))
+        stack = start_stack(nats_users, database_url, gateway_env(sim, tmp_path))
         seen_on_bus: list[bytes] = []
         nc = await nats.connect(nats_url)
 
@@ -91,27 +91,27 @@ async def test_holdings_both_venues_exact_and_no_secret_leaks_anywhere(nats_url,
             assert form not in text, f"a secret leaked into the {where}"
 
 
-async def test_bad_key_file_fails_start_with_a_clear_message(nats_url, database_url, tmp_path):
+async def test_bad_key_file_fails_start_with_a_clear_message(nats_users, database_url, tmp_path):
     async with running_sim(scenario="demo") as sim:
         env = gateway_env(sim, tmp_path)
         (tmp_path / "kalshi.pem").write_text("not a key")
-        stack = start_stack(nats_url, database_url, env)
+        stack = start_stack(nats_users, database_url, env)
         code = stack.procs["exchange-gateway"].wait(timeout=20)
         output = stack.stop()["exchange-gateway"]
     assert code != 0
     assert "KALSHI_PRIVATE_KEY_FILE" in output and "not a key" not in output
 
     env["KALSHI_PRIVATE_KEY_FILE"] = str(tmp_path / "missing.pem")
-    stack = start_stack(nats_url, database_url, env)
+    stack = start_stack(nats_users, database_url, env)
     assert stack.procs["exchange-gateway"].wait(timeout=20) != 0
     assert "KALSHI_PRIVATE_KEY_FILE" in stack.stop()["exchange-gateway"]
 
 
-async def test_a_failing_venue_is_named_and_the_other_is_still_served(nats_url, database_url, tmp_path):
+async def test_a_failing_venue_is_named_and_the_other_is_still_served(nats_users, database_url, tmp_path):
     async with running_sim(scenario="demo") as sim:
         env = gateway_env(sim, tmp_path)
         env["POLYMARKET_API_SECRET"] = base64.urlsafe_b64encode(b"w" * 32).decode()  # the sim says 401
-        stack = start_stack(nats_url, database_url, env)
+        stack = start_stack(nats_users, database_url, env)
         try:
             async with stack.client(timeout=40) as client:
                 external = (await get_external(client))["external"]
@@ -127,9 +127,9 @@ async def test_a_failing_venue_is_named_and_the_other_is_still_served(nats_url, 
             stack.stop()
 
 
-async def test_unconfigured_venue_is_reported_and_the_other_served(nats_url, database_url, tmp_path):
+async def test_unconfigured_venue_is_reported_and_the_other_served(nats_users, database_url, tmp_path):
     async with running_sim(scenario="demo") as sim:
-        stack = start_stack(nats_url, database_url, gateway_env(sim, tmp_path, venues=("kalshi",)))
+        stack = start_stack(nats_users, database_url, gateway_env(sim, tmp_path, venues=("kalshi",)))
         try:
             async with stack.client(timeout=40) as client:
                 external = (await get_external(client))["external"]

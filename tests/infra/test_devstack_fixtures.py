@@ -6,10 +6,15 @@ import os
 import re
 import time
 
+from urllib.parse import urlsplit
+
 import asyncpg
 import nats
+import pytest
 
+from shared.contracts.channels import ADMIN, SERVICES, inbox_prefix
 from shared.devstack import provision as provision_mod
+from shared.devstack.nats_auth import OBSERVER
 
 
 async def test_database_url_is_a_private_fresh_database(database_url: str, database_factory) -> None:
@@ -31,16 +36,27 @@ async def test_database_url_is_a_private_fresh_database(database_url: str, datab
         await conn.close()
 
 
-async def test_nats_url_has_jetstream_and_pins_namespace(nats_url: str, bus_namespace: str) -> None:
+async def test_nats_url_has_jetstream_and_pins_namespace(nats_url: str, nats_users: dict[str, str],
+                                                         bus_namespace: str) -> None:
     assert os.environ["NATS_URL"] == nats_url
     assert os.environ["BUS_NAMESPACE"] == bus_namespace
     assert re.fullmatch(r"t[0-9a-f]{12}", bus_namespace)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_users[ADMIN], inbox_prefix=inbox_prefix(bus_namespace, ADMIN))
     try:
         info = await nc.jetstream().account_info()
         assert info.limits is not None
     finally:
         await nc.close()
+
+
+async def test_embedded_nats_admits_only_its_generated_users(infra, nats_users: dict[str, str]) -> None:
+    if infra.sources["nats"] != "embedded":
+        pytest.skip("a server from the environment or a container is taken as it is")
+    assert set(nats_users) == {*SERVICES, ADMIN, OBSERVER}
+    assert len({urlsplit(url).password for url in nats_users.values()}) == len(nats_users)
+    for url in (infra.nats_url, nats_users["ledger"].replace(urlsplit(nats_users["ledger"]).password, "guess")):
+        with pytest.raises(Exception, match="Authorization Violation"):
+            await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
 
 
 def test_service_env_sets_and_scrubs(service_env: dict[str, str], nats_url: str, database_url: str) -> None:

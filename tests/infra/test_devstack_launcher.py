@@ -35,7 +35,9 @@ PARENT = {
 TOKEN = "t" * 43
 DSNS = {launcher.display_name(name): f"postgresql://trueup_{name}:pw@127.0.0.1:2/trueup"
         for name in launcher.SERVICES if name != "api_gateway"}
-STACK = launcher.Stack(nats_url="nats://127.0.0.1:1", database_urls=DSNS, creds=CREDS, api_token=TOKEN,
+NATS = {launcher.display_name(name): f"nats://{launcher.display_name(name)}:pw@127.0.0.1:1"
+        for name in launcher.SERVICES}
+STACK = launcher.Stack(nats_urls=NATS, database_urls=DSNS, creds=CREDS, api_token=TOKEN,
                        ports=launcher.Ports(api=18000, sim_kalshi=18100, sim_data_api=18101, sim_clob=18102))
 
 
@@ -58,9 +60,9 @@ def test_only_the_gateway_gets_venue_settings() -> None:
         assert "AWS_SECRET_ACCESS_KEY" not in env, name
 
 
-def test_every_service_gets_the_bus_paper_mode_and_json_logs() -> None:
-    for env in envs().values():
-        assert env["NATS_URL"] == "nats://127.0.0.1:1"
+def test_every_service_gets_its_own_nats_user_paper_mode_and_json_logs() -> None:
+    for name, env in envs().items():
+        assert env["NATS_URL"] == f"nats://{launcher.display_name(name)}:pw@127.0.0.1:1"
         assert env["TRADING_MODE"] == "paper"
         assert env["LOG_LEVEL"] == "DEBUG"
         # The launcher renders for the terminal; children always hand it JSON.
@@ -134,7 +136,20 @@ def test_existing_services_follows_main_py(tmp_path: Path) -> None:
 def test_without_an_answering_api_the_banner_still_names_the_ui(tmp_path: Path) -> None:
     from shared.devstack.embedded import free_port
 
-    stack = launcher.Stack(nats_url="nats://127.0.0.1:1", database_urls={}, creds=CREDS, api_token=TOKEN,
+    stack = launcher.Stack(nats_urls={}, database_urls={}, creds=CREDS, api_token=TOKEN,
                            ports=launcher.Ports(api=free_port()))
     [line] = launcher.login_lines(stack, tmp_path / "api-token")
     assert line.startswith(f"UI      http://127.0.0.1:{stack.ports.api}/  (no login link: URLError")
+
+
+def test_compose_gets_each_nats_users_generated_password_and_url(tmp_path: Path) -> None:
+    from deploy.devstack.__main__ import compose_nats_secrets
+    from shared.contracts.permissions_gen import USERS
+
+    secrets = compose_nats_secrets(tmp_path)
+    assert compose_nats_secrets(tmp_path) == secrets  # generated once, reused (as `make run`'s)
+    assert stat.S_IMODE((tmp_path / "nats-passwords.json").stat().st_mode) == 0o600
+    passwords = {user: secrets[f"nats_password_{user.replace('-', '_')}"] for user in USERS}
+    assert len(set(passwords.values())) == len(USERS) and all(len(p) >= 32 for p in passwords.values())
+    for user, password in passwords.items():
+        assert secrets[f"nats_url_{user.replace('-', '_')}"] == f"nats://{user}:{password}@nats:4222"

@@ -4,8 +4,10 @@ SIGKILL is announced and comes back; SIGTERM stops the launcher and every child 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import asyncpg
 import pytest
@@ -146,10 +149,16 @@ def test_a_killed_service_comes_back_and_sigterm_stops_everything(launcher) -> N
     children = children_of(proc.pid)
     services = {pid: cmd.split(" -m services.")[1].split()[0] for pid, cmd in children.items() if " -m services." in cmd}
     assert len(services) == 8  # seven services and the venue-sim
-    # The real processes' environments: the token in api-gateway's only, venue keys in the gateway's only.
+    # The real processes' environments: the token in api-gateway's only, venue keys in the gateway's
+    # only, and each service on the bus as its own NATS user (passwords generated, kept private).
     token = (output.parent / "data" / "api-token").read_text().strip()
+    passwords = output.parent / "data" / "nats-passwords.json"
+    assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
     for pid, service in services.items():
         environ = Path(f"/proc/{pid}/environ").read_bytes().decode()
+        if service != "venue_sim":
+            user = service.replace("_", "-")
+            assert f"NATS_URL=nats://{user}:{quote(json.loads(passwords.read_text())[user], safe='')}@" in environ
         assert (f"API_TOKEN={token}" in environ) == (service == "api_gateway"), service
         assert ("POLYMARKET_PRIVATE_KEY=" in environ) == (service == "exchange_gateway"), service
     proc.send_signal(signal.SIGTERM)

@@ -1,6 +1,6 @@
 """deploy/nats cluster files: three real nodes from the shipped configs, and the bus's streams are
-R3 there when the services say BUS_STREAM_REPLICAS=3 — created so, or scaled up from R1 at the
-next start."""
+R3 there when the admin step runs with BUS_STREAM_REPLICAS=3 — created so, or scaled up from R1 at
+the next run."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ import asyncio
 import os
 import re
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import nats
 import pytest
 
-from shared.bus import Bus, BusConfig
-from shared.contracts.channels import DEAD_LETTER_STREAM, EVENTS_STREAM, SERVICES
+from shared.bus import BusConfig
+from shared.bus.provision import provision_bus
+from shared.contracts.channels import ADMIN, DEAD_LETTER_STREAM, EVENTS_STREAM, inbox_prefix, stream_name
+from shared.contracts.permissions_gen import NAMESPACE, USERS, password_variable
 from shared.devstack import embedded
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats"
@@ -39,7 +41,7 @@ def _node_conf(node: int, store: Path, route_ports: list[int]) -> str:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = tmp_path_factory.mktemp("nats-cluster")
     (store / "permissions.conf").write_text((DEPLOY / "permissions.conf").read_text())
-    env = {**os.environ, **{f"NATS_PASSWORD_{s.upper().replace('-', '_')}": PASSWORD for s in SERVICES}}
+    env = {**os.environ, **{password_variable(user): PASSWORD for user in USERS}}
     route_ports = [embedded.free_port() for _ in range(3)]
     client_ports = [embedded.free_port() for _ in range(3)]
     procs = []
@@ -54,7 +56,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ))
         for port, proc in zip(client_ports, procs, strict=True):
             embedded._wait_nats_ready(port, proc, store / "none.log", 15)
-        yield f"nats://exchange-gateway:{PASSWORD}@127.0.0.1:{client_ports[0]}"
+        yield f"nats://{ADMIN}:{PASSWORD}@127.0.0.1:{client_ports[0]}"
     finally:
         for proc in procs:
             proc.terminate()
@@ -62,42 +64,39 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(10)
 
 
-async def _start_when_cluster_ready(bus: Bus, timeout: float = 30.0) -> None:
+async def _provision_when_cluster_ready(admin_url: str, namespace: str, replicas: int, timeout: float = 30.0) -> None:
     """A fresh cluster elects its JetStream leader a few seconds after the nodes answer."""
+    config = replace(BusConfig.defaults(), stream_replicas=replicas)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
-            await bus.start()
+            await provision_bus(admin_url, namespace, config)
             return
         except Exception:
             if asyncio.get_running_loop().time() > deadline:
                 raise
-            await bus.stop()
             await asyncio.sleep(0.5)
 
 
 async def test_streams_are_r3_on_the_cluster_and_an_r1_stream_is_scaled_up(cluster: str) -> None:
-    namespace = f"c{uuid.uuid4().hex[:8]}"
-    single = Bus(cluster, namespace, "exchange-gateway", replace(BusConfig.defaults(), stream_replicas=1))
-    await _start_when_cluster_ready(single)
+    namespace = NAMESPACE  # the shipped permissions are for it (a fresh cluster per module)
+    await _provision_when_cluster_ready(cluster, namespace, replicas=1)
+    admin = await nats.connect(cluster, inbox_prefix=inbox_prefix(namespace, ADMIN))
     try:
-        info = await single.jetstream.stream_info(single.stream_name(EVENTS_STREAM))
+        jetstream = admin.jetstream()
+        info = await jetstream.stream_info(stream_name(namespace, EVENTS_STREAM))
         assert info.config.num_replicas == 1
-    finally:
-        await single.stop()
 
-    replicated = Bus(cluster, namespace, "exchange-gateway", replace(BusConfig.defaults(), stream_replicas=3))
-    await _start_when_cluster_ready(replicated)
-    try:
+        await _provision_when_cluster_ready(cluster, namespace, replicas=3)
         for stream in (EVENTS_STREAM, DEAD_LETTER_STREAM):
-            info = await replicated.jetstream.stream_info(replicated.stream_name(stream))
+            info = await jetstream.stream_info(stream_name(namespace, stream))
             assert info.config.num_replicas == 3, stream
             # Scaling up copies the stream to the other two nodes in the background.
             deadline = asyncio.get_running_loop().time() + 20
             while len(info.cluster.replicas or []) < 2 and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.25)
-                info = await replicated.jetstream.stream_info(replicated.stream_name(stream))
+                info = await jetstream.stream_info(stream_name(namespace, stream))
             assert {info.cluster.leader, *(peer.name for peer in info.cluster.replicas)} == {
                 "trueup-nats-1", "trueup-nats-2", "trueup-nats-3"}, stream
     finally:
-        await replicated.stop()
+        await admin.close()

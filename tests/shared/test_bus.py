@@ -6,15 +6,17 @@ from structlog.testing import capture_logs
 
 from shared.bus import Bus, BusConfig, BusError, BusTimeout, RemoteError
 from shared.contracts import Fill, HealthReply, HealthRequest, Mark, PositionsRequest, utcnow
+from shared.bus.provision import ProvisionError
+from shared.contracts import DeadLetter
 from shared.contracts.channels import (
     ALERTS,
     DEAD_LETTER_STREAM,
-    DEAD_LETTERS,
     EVENTS_STREAM,
     FILLS,
     GATEWAY_POSITIONS,
     HEALTH,
 )
+from tests.support import jetstream
 
 def fill(fill_id: str, event_id: str | None = None) -> Fill:
     kwargs = {"event_id": event_id} if event_id else {}
@@ -43,12 +45,22 @@ def namespace(bus_namespace, request):
 
 
 @pytest.fixture
-async def buses(nats_url, namespace):
-    consumer = Bus(nats_url, namespace, "ledger", QUICK)
-    producer = Bus(nats_url, namespace, "exchange-gateway", QUICK)
+async def buses(nats_users, namespace, provision_bus):
+    """The ledger consuming what the exchange-gateway publishes, each as its own NATS user."""
+    await provision_bus(namespace, QUICK)
+    consumer = Bus(nats_users["ledger"], namespace, "ledger", QUICK)
+    producer = Bus(nats_users["exchange-gateway"], namespace, "exchange-gateway", QUICK)
     yield consumer, producer
     await consumer.stop()
     await producer.stop()
+
+
+@pytest.fixture
+async def notifier(nats_users, namespace):
+    """The notifier, reading the alerts (it is their only consumer)."""
+    bus = Bus(nats_users["notifier"], namespace, "notifier", QUICK)
+    yield bus
+    await bus.stop()
 
 
 class Recorder:
@@ -65,18 +77,41 @@ class Recorder:
         self.alerts.append(alert)
 
 
-async def stored(bus: Bus, stream) -> int:
-    return (await bus.jetstream.stream_info(bus.stream_name(stream))).state.messages
+@pytest.fixture
+def stored(nats_users, namespace):
+    async def count(stream) -> int:
+        return len(await jetstream.stored(nats_users["admin"], namespace, stream))
+
+    return count
 
 
-async def test_invalid_message_is_dead_lettered_with_alert_and_next_is_processed(buses):
+@pytest.fixture
+def dead_letters(nats_users, namespace):
+    """The dead-letter stream's contents (no service consumes it: an operator reads it)."""
+    async def read() -> list[DeadLetter]:
+        stored = await jetstream.stored(nats_users["admin"], namespace, DEAD_LETTER_STREAM)
+        return [DeadLetter.model_validate_json(m.data) for m in stored]
+
+    return read
+
+
+async def wait_for_letters(dead_letters, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (letters := await dead_letters()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("no dead letter in time")
+        await asyncio.sleep(0.1)
+    return letters
+
+
+async def test_invalid_message_is_dead_lettered_with_alert_and_next_is_processed(buses, notifier, dead_letters):
     consumer, producer = buses
     seen = Recorder()
-    consumer.consume(FILLS.every(), "fills", seen.fill)
-    consumer.consume(DEAD_LETTERS.every(), "dead-letters", seen.letter)
-    consumer.consume(ALERTS.every(), "alerts", seen.alert)
+    consumer.consume(FILLS, seen.fill)
+    notifier.consume(ALERTS, seen.alert)
     await consumer.start()
     await producer.start()
+    await notifier.start()
 
     await producer.broker.publish(
         b'{"venue": "kalshi", "price": 0.5}',
@@ -85,9 +120,9 @@ async def test_invalid_message_is_dead_lettered_with_alert_and_next_is_processed
     )
     await producer.publish(FILLS.subject(venue="kalshi"), fill("after-poison"))
 
-    await wait_for(lambda: seen.fills and seen.letters and seen.alerts)
+    await wait_for(lambda: seen.fills and seen.alerts)
     assert seen.fills == ["after-poison"]
-    letter = seen.letters[0]
+    [letter] = await wait_for_letters(dead_letters)
     assert letter.original_subject == "evt.fills.kalshi" and letter.consumer == "ledger-fills"
     assert '"price": 0.5' in letter.payload and "price" in letter.error
     alert = seen.alerts[0]
@@ -95,7 +130,8 @@ async def test_invalid_message_is_dead_lettered_with_alert_and_next_is_processed
     assert alert.details["dead_letter_id"] == letter.event_id
 
 
-async def test_a_handler_that_always_fails_ends_in_one_dead_letter_and_one_alert_and_the_rest_flows(buses):
+async def test_a_handler_that_always_fails_ends_in_one_dead_letter_and_one_alert_and_the_rest_flows(
+        buses, notifier, stored, dead_letters):
     consumer, producer = buses
     seen = Recorder()
     attempts: list[float] = []
@@ -106,11 +142,11 @@ async def test_a_handler_that_always_fails_ends_in_one_dead_letter_and_one_alert
             raise RuntimeError("cannot journal this one")
         seen.fills.append(event.fill_id)
 
-    consumer.consume(FILLS.every(), "fills", journal)
-    consumer.consume(DEAD_LETTERS.every(), "dead-letters", seen.letter)
-    consumer.consume(ALERTS.every(), "alerts", seen.alert)
+    consumer.consume(FILLS, journal)
+    notifier.consume(ALERTS, seen.alert)
     await consumer.start()
     await producer.start()
+    await notifier.start()
 
     poison = fill("poison")
     with capture_logs() as logs:
@@ -121,8 +157,9 @@ async def test_a_handler_that_always_fails_ends_in_one_dead_letter_and_one_alert
         # The messages behind the failing one are handled while it waits out its backoff.
         await wait_for(lambda: len(seen.fills) == 5)
         assert len(attempts) < QUICK.max_deliver
-        await wait_for(lambda: seen.letters and seen.alerts)
+        await wait_for(lambda: seen.alerts)
         await asyncio.sleep(1.0)  # a second letter or alert, or another attempt, would show by now
+        seen.letters = await dead_letters()
 
     failures = [e for e in logs if e["event"].startswith("handler failed")]
     assert [e["attempt"] for e in failures] == [1, 2, 3]
@@ -132,7 +169,7 @@ async def test_a_handler_that_always_fails_ends_in_one_dead_letter_and_one_alert
     waits = [round(b - a, 1) for a, b in zip(attempts, attempts[1:], strict=False)]
     assert waits[0] >= 0.1 and waits[1] >= 0.2
     assert len(seen.letters) == 1 and len(seen.alerts) == 1
-    assert await stored(producer, DEAD_LETTER_STREAM) == 1
+    assert await stored(DEAD_LETTER_STREAM) == 1
     letter, alert = seen.letters[0], seen.alerts[0]
     assert letter.consumer == "ledger-fills" and letter.original_subject == "evt.fills.kalshi"
     assert f"failed {QUICK.max_deliver} times" in letter.error and "cannot journal this one" in letter.error
@@ -142,24 +179,26 @@ async def test_a_handler_that_always_fails_ends_in_one_dead_letter_and_one_alert
     assert sorted(seen.fills) == [f"behind-{n}" for n in range(5)]  # FastStream handles a batch concurrently
 
 
-async def test_dead_lettering_the_same_message_again_stores_nothing_new(buses):
+async def test_dead_lettering_the_same_message_again_stores_nothing_new(buses, stored):
     """A consumer that crashed after dead-lettering, before its ack, dead-letters the message again
     on redelivery: the letter and the alert carry ids derived from the message, so both are duplicates."""
     consumer, producer = buses
     await producer.start()
     await consumer.start()
     await producer.publish(FILLS.subject(venue="kalshi"), fill("poison"))
-    pull = await consumer.jetstream.pull_subscribe(consumer.address(FILLS.every()), durable=None,
-                                                   stream=consumer.stream_name(EVENTS_STREAM))
+    # The ledger's own consumer, pulled by hand (its user may use no other).
+    pull = await consumer.jetstream.pull_subscribe_bind(
+        FILLS.durable("ledger"), stream=consumer.stream_name(EVENTS_STREAM),
+        inbox_prefix=f"_INBOX.{consumer.namespace}.ledger.".encode())
     for _ in range(2):
         [delivered] = await pull.fetch(1, timeout=5)
         await consumer._dead_letter(delivered, "ledger-fills", "handler failed 5 times; last: RuntimeError")
         await delivered.nak()
-    assert await stored(producer, DEAD_LETTER_STREAM) == 1
-    assert await stored(producer, EVENTS_STREAM) == 2  # the fill and one alert
+    assert await stored(DEAD_LETTER_STREAM) == 1
+    assert await stored(EVENTS_STREAM) == 2  # the fill and one alert
 
 
-async def test_republished_fact_is_delivered_once_and_failed_handler_gets_redelivery(buses):
+async def test_republished_fact_is_delivered_once_and_failed_handler_gets_redelivery(buses, stored):
     consumer, producer = buses
     attempts: list[str] = []
 
@@ -168,7 +207,7 @@ async def test_republished_fact_is_delivered_once_and_failed_handler_gets_redeli
         if event.fill_id == "flaky" and attempts.count("flaky") == 1:
             raise RuntimeError("database hiccup")
 
-    consumer.consume(FILLS.every(), "fills", flaky)
+    consumer.consume(FILLS, flaky)
     await consumer.start()
     await producer.start()
     same = fill("dup", event_id="fixed-event-id")
@@ -178,10 +217,10 @@ async def test_republished_fact_is_delivered_once_and_failed_handler_gets_redeli
     await wait_for(lambda: attempts.count("flaky") == 2)
     await asyncio.sleep(0.5)
     assert attempts.count("dup") == 1
-    assert await stored(producer, DEAD_LETTER_STREAM) == 0
+    assert await stored(DEAD_LETTER_STREAM) == 0
 
 
-async def test_a_wrong_model_or_subject_fails_before_anything_is_sent(buses):
+async def test_a_wrong_model_or_subject_fails_before_anything_is_sent(buses, stored):
     _, producer = buses
     await producer.start()
     with pytest.raises(TypeError, match="carries Fill, not Mark"):
@@ -190,33 +229,42 @@ async def test_a_wrong_model_or_subject_fails_before_anything_is_sent(buses):
         await producer.publish(FILLS.subject(venue="polymarket"), fill("kalshi-fill"))
     with pytest.raises(TypeError, match="takes HealthRequest"):
         await producer.request(HEALTH.subject(service="ledger"), PositionsRequest(), timeout=0.3)
-    assert await stored(producer, EVENTS_STREAM) == 0
+    assert await stored(EVENTS_STREAM) == 0
 
 
-async def test_request_reply_timeout_invalid_request_and_failing_responder(buses):
-    consumer, producer = buses
+async def test_request_reply_timeout_invalid_request_and_failing_responder(buses, nats_users, namespace):
+    # The exchange-gateway answers; the api-gateway asks (each as its own user).
+    _, gateway = buses
+    asker = Bus(nats_users["api-gateway"], namespace, "api-gateway", QUICK)
 
     async def health(_req):
-        return HealthReply(service="ledger", status="ok", started_at=utcnow())
+        return HealthReply(service="exchange-gateway", status="ok", started_at=utcnow())
 
     async def broken(_req):
         raise RuntimeError("positions store unreachable")
 
-    consumer.respond(HEALTH.subject(service="ledger"), health)
-    consumer.respond(GATEWAY_POSITIONS.subject(), broken)
-    await consumer.start()
-    await producer.start()
-    reply = await producer.request(HEALTH.subject(service="ledger"), HealthRequest(), timeout=2)
-    assert reply.service == "ledger" and reply.status == "ok"
+    gateway.respond(HEALTH.subject(service="exchange-gateway"), health)
+    gateway.respond(GATEWAY_POSITIONS.subject(), broken)
+    await gateway.start()
+    await asker.start()
+    try:
+        await ask(asker, gateway)
+    finally:
+        await asker.stop()
+
+
+async def ask(asker: Bus, gateway: Bus) -> None:
+    reply = await asker.request(HEALTH.subject(service="exchange-gateway"), HealthRequest(), timeout=2)
+    assert reply.service == "exchange-gateway" and reply.status == "ok"
 
     with pytest.raises(BusTimeout):
-        await producer.request(HEALTH.subject(service="risk"), HealthRequest(), timeout=0.3)
+        await asker.request(HEALTH.subject(service="risk"), HealthRequest(), timeout=0.3)
 
     class Bogus(HealthRequest):
         model_config = {"extra": "allow"}
 
     with pytest.raises(RemoteError) as err:
-        await producer.request(HEALTH.subject(service="ledger"), Bogus(extra_field=1), timeout=2)
+        await asker.request(HEALTH.subject(service="exchange-gateway"), Bogus(extra_field=1), timeout=2)
     assert err.value.error.code == "invalid_request"
 
     # A responder that raises answers at once with what failed, instead of leaving the asker to
@@ -224,44 +272,55 @@ async def test_request_reply_timeout_invalid_request_and_failing_responder(buses
     started = asyncio.get_running_loop().time()
     asked = PositionsRequest()
     with capture_logs() as logs, pytest.raises(RemoteError) as err:
-        await producer.request(GATEWAY_POSITIONS.subject(), asked, timeout=5)
+        await asker.request(GATEWAY_POSITIONS.subject(), asked, timeout=5)
     assert err.value.error.code == "responder_failed" and "RuntimeError" in err.value.error.message
     assert asyncio.get_running_loop().time() - started < 2
     [logged] = [e for e in logs if e["event"] == "responder failed"]
-    assert logged["subject"] == consumer.address(GATEWAY_POSITIONS.subject()) and logged["event_id"] == asked.event_id
+    assert logged["subject"] == gateway.address(GATEWAY_POSITIONS.subject()) and logged["event_id"] == asked.event_id
     assert logged["log_level"] == "error"
 
 
-async def test_streams_and_consumers_follow_the_settings_on_the_next_start(nats_url, namespace):
-    async def start_with(config: BusConfig) -> Bus:
-        bus = Bus(nats_url, namespace, "ledger", config)
-
-        async def ignore(_event):
-            pass
-
-        bus.consume(FILLS.every(), "fills", ignore)
-        await bus.start()
-        return bus
-
-    first = await start_with(replace(QUICK, events_max_age_seconds=3600.0, max_deliver=3))
-    await first.stop()
-    second = await start_with(replace(QUICK, events_max_age_seconds=7200.0, dead_letter_max_age_seconds=9000.0,
-                                      max_deliver=7))
+async def test_streams_and_consumers_follow_the_settings_on_the_next_provisioning(nats_users, namespace, provision_bus):
+    admin = Bus(nats_users["admin"], namespace, "admin")
+    await provision_bus(namespace, replace(QUICK, events_max_age_seconds=3600.0, max_deliver=3))
+    await provision_bus(namespace, replace(QUICK, events_max_age_seconds=7200.0, dead_letter_max_age_seconds=9000.0,
+                                           max_deliver=7))
+    await admin.broker.connect()
     try:
-        events = await second.jetstream.stream_info(second.stream_name(EVENTS_STREAM))
-        letters = await second.jetstream.stream_info(second.stream_name(DEAD_LETTER_STREAM))
+        events = await admin.jetstream.stream_info(admin.stream_name(EVENTS_STREAM))
+        letters = await admin.jetstream.stream_info(admin.stream_name(DEAD_LETTER_STREAM))
         assert events.config.max_age == 7200.0 and letters.config.max_age == 9000.0
         assert events.config.num_replicas == 1
-        consumer = await second.jetstream.consumer_info(second.stream_name(EVENTS_STREAM), "ledger-fills")
+        consumer = await admin.jetstream.consumer_info(admin.stream_name(EVENTS_STREAM), "ledger-fills")
         assert consumer.config.max_deliver == 7 + 1  # one delivery kept for the dead letter
     finally:
-        await second.stop()
+        await admin.stop()
 
 
-async def test_more_replicas_than_the_server_has_fails_at_start_naming_the_setting(nats_url, namespace):
-    bus = Bus(nats_url, namespace, "ledger", replace(QUICK, stream_replicas=3))
+async def test_more_replicas_than_the_server_has_fails_provisioning_naming_the_setting(namespace, provision_bus):
+    with pytest.raises(ProvisionError, match="BUS_STREAM_REPLICAS=3"):
+        await provision_bus(namespace, replace(QUICK, stream_replicas=3))
+
+
+async def test_a_service_whose_consumer_was_not_provisioned_refuses_to_start(nats_users, namespace):
+    bus = Bus(nats_users["ledger"], namespace, "ledger", QUICK)
+
+    async def ignore(_event):
+        pass
+
+    bus.consume(FILLS, ignore)
     try:
-        with pytest.raises(BusError, match="BUS_STREAM_REPLICAS=3"):
+        with pytest.raises(BusError, match="ledger-fills .* does not exist: provision the bus"):
             await bus.start()
     finally:
         await bus.stop()
+
+
+def test_a_service_may_consume_only_what_it_is_declared_to_consume(nats_users, namespace):
+    bus = Bus(nats_users["api-gateway"], namespace, "api-gateway", QUICK)
+
+    async def ignore(_event):
+        pass
+
+    with pytest.raises(ValueError, match="api-gateway does not consume evt.fills"):
+        bus.consume(FILLS, ignore)

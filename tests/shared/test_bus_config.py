@@ -33,3 +33,16 @@ def test_bad_bus_settings_stop_the_service_naming_the_variable(monkeypatch, name
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         load_settings(BaseServiceSettings)
+
+
+def test_the_nats_password_in_nats_url_never_reaches_a_log_line(monkeypatch, tmp_path):
+    """Each service's NATS_URL (usually NATS_URL_FILE, a secret) carries its own user's password."""
+    from shared.logs import redact_text
+
+    secret = tmp_path / "nats_url_ledger"
+    secret.write_text("nats://ledger:Zq8-generated-password_1@nats:4222\n")
+    monkeypatch.setenv("NATS_URL_FILE", str(secret))
+    monkeypatch.delenv("NATS_URL", raising=False)
+    assert load_settings(BaseServiceSettings).nats_url == "nats://ledger:Zq8-generated-password_1@nats:4222"
+    logged = redact_text("connecting to nats://ledger:Zq8-generated-password_1@nats:4222")
+    assert "Zq8-generated-password_1" not in logged

@@ -47,12 +47,12 @@ def usd(amount: Decimal) -> str:
     return f"{sign}${abs(amount).quantize(Decimal('0.01'), rounding='ROUND_HALF_UP'):,}"
 
 
-async def test_page_shows_both_venues_readably_and_refreshes(nats_url, database_url, tmp_path):
+async def test_page_shows_both_venues_readably_and_refreshes(nats_users, database_url, tmp_path):
     require_browser()
     from playwright.async_api import async_playwright
 
     async with running_sim(scenario="demo") as sim:
-        stack = start_stack(nats_url, database_url, gateway_env(sim, tmp_path))
+        stack = start_stack(nats_users, database_url, gateway_env(sim, tmp_path))
         try:
             async with stack.client(timeout=40) as client:
                 await get_external(client)  # the stack is up and has answered once
