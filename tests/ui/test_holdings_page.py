@@ -64,6 +64,13 @@ async def test_page_shows_both_venues_readably_and_refreshes(nats_users, databas
                 context = await browser.new_context(viewport={"width": 1440, "height": 900})
                 await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.api)
                 page = await context.new_page()
+                # Without a session the console says how to get in, and shows no holdings.
+                logged_out = await page.goto(stack.api + "/")
+                assert logged_out is not None and logged_out.status == 401
+                assert "login link" in await page.locator("body").inner_text()
+                assert await page.locator("article.venue").count() == 0
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=str(SCREENSHOTS / "logged-out.png"), full_page=True)
                 # As a trader does: the one-time link (what `make run` prints) opens a cookie session.
                 link = await asyncio.to_thread(mint_login_link, stack.api, stack.token)
                 await page.goto(link)

@@ -25,11 +25,16 @@ PUBLIC = "public"
 BEARER_ONLY = "bearer_only"
 
 _HTML = "text/html; charset=utf-8"
-_LOGIN_NEEDED = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>trueup: log in</title></head>
-<body><h1>trueup</h1><p>Open the login link that <code>make run</code> printed (it works once, for 10 minutes).</p>
+# Self-contained (the app's stylesheet is behind the login too), in the console's own look.
+_LOGIN_NEEDED = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>trueup: log in</title>
+<style>body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{padding:.75rem 1.5rem;background:#1d2330;color:#fff;font-weight:700;font-size:1.25rem}
+main{padding:1.5rem;max-width:52rem}code{background:#e9ecf1;padding:.1rem .3rem;border-radius:.2rem}</style></head>
+<body><header>trueup</header><main><h2>Log in</h2>
+<p>Open the login link that <code>make run</code> printed (it works once, for 10 minutes).</p>
 <p>No link, or it expired? Mint one with the API token:
 <code>curl -X POST -H "Authorization: Bearer $(cat .data/api-token)" http://&lt;this host&gt;/api/auth/login-link</code></p>
-</body></html>"""
+</main></body></html>"""
 
 
 def _bearer(headers: Headers) -> str | None:
