@@ -23,12 +23,24 @@ PASSWORDS_FILE = "nats-passwords.json"
 OBSERVER = "test-observer"
 
 
+def new_password() -> str:
+    """A random password the server's config can read back. The permissions take passwords from
+    variables, and nats-server parses a variable's value like any config value: one starting with
+    a digit or '-' is read as a number and the server refuses to start. So: a letter, then hex."""
+    return "p" + secrets.token_hex(24)
+
+
+def _usable(password: str | None) -> bool:
+    return bool(password) and password[0].isalpha()
+
+
 def ensure_passwords(path: Path, users: tuple[str, ...]) -> dict[str, str]:
-    """One password per user, generated once into `path` (0600) and reused after."""
+    """One password per user, generated once into `path` (0600) and reused after (a stored one the
+    server could not read, from before `new_password`'s rule, is replaced)."""
     stored: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
-    if all(stored.get(user) for user in users):
+    if all(_usable(stored.get(user)) for user in users):
         return {user: stored[user] for user in users}
-    stored = {user: stored.get(user) or secrets.token_urlsafe(24) for user in users}
+    stored = {user: stored[user] if _usable(stored.get(user)) else new_password() for user in users}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(stored, f, indent=2)

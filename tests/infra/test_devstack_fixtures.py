@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from shared.contracts.channels import ADMIN, SERVICES, inbox_prefix
 from shared.devstack import provision as provision_mod
-from shared.devstack.nats_auth import OBSERVER
+from shared.devstack.nats_auth import OBSERVER, ensure_passwords, new_password
 
 
 async def test_database_url_is_a_private_fresh_database(database_url: str, database_factory) -> None:
@@ -87,3 +88,15 @@ def test_docker_probe_fails_fast_without_an_engine(monkeypatch) -> None:
     started = time.monotonic()
     assert provision_mod.docker_available() is False
     assert time.monotonic() - started < 3
+
+
+def test_nats_passwords_are_always_readable_by_the_server_config(tmp_path) -> None:
+    # nats-server reads a variable starting with a digit or '-' as a number and refuses to start:
+    # such a password (token_urlsafe made one in a few runs out of ten) must never be generated or kept.
+    assert all(new_password()[0].isalpha() for _ in range(500))
+    path = tmp_path / "nats-passwords.json"
+    path.write_text(json.dumps({"ledger": "7Uabc-def", "risk": "pGoodOne123456"}))
+    kept = ensure_passwords(path, ("ledger", "risk", "notifier"))
+    assert kept["risk"] == "pGoodOne123456"  # a usable stored password is reused
+    assert kept["ledger"] != "7Uabc-def" and kept["ledger"][0].isalpha() and kept["notifier"][0].isalpha()
+    assert json.loads(path.read_text()) == kept and path.stat().st_mode & 0o777 == 0o600
