@@ -178,6 +178,9 @@ async def test_5xx_reads_are_retried_until_they_succeed(sim: RunningSim, admin) 
 async def test_timeouts_retry_reads_but_never_writes(sim: RunningSim, admin) -> None:
     await admin.post("/faults", json={"venue": "kalshi", "latency_ms": 400})
     client = _client(sim, timeout_s=0.1)
+    # Only the answer is slow: connecting gets room, so a busy test machine can't turn the write's
+    # "sent, then timed out" (unknown outcome) into "never connected" (not sent).
+    client.http.client.timeout = httpx.Timeout(0.1, connect=5.0)
     try:
         with pytest.raises(VenueError, match="timed out") as err:
             await client.fetch_balance()
