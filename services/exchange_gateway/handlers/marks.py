@@ -30,7 +30,7 @@ SNAPSHOT_REUSE_ROUNDS = 2
 
 
 async def publish_marks_once(client: VenueClient, queries: VenueQueries, bus: Bus, interval: float) -> int:
-    instruments = await queries.held_instruments(client.venue, max_age=SNAPSHOT_REUSE_ROUNDS * interval)
+    instruments = await queries.held_instruments(client.venue, max_age_s=SNAPSHOT_REUSE_ROUNDS * interval)
     marks = await client.fetch_marks(instruments) if instruments else []
     # Handed to the positions answers before publishing, so a holding is valued as soon as possible.
     queries.record_marks(client.venue, instruments, marks)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from services.exchange_gateway.adapters.venue import VenueClient, VenueError
+from services.exchange_gateway.domain.rate_budget import Seconds
 from services.exchange_gateway.domain.snapshot_cache import Cached, is_fresh
 from services.exchange_gateway.domain.valuation import value_position
 from services.exchange_gateway.handlers.background_facts import BackgroundFacts
@@ -124,9 +125,9 @@ class VenueQueries:
         return snapshot.model_copy(update={"positions": positions})
 
     async def snapshot(
-        self, venue: Venue, force_refresh: bool = False, max_age: float | None = None
+        self, venue: Venue, force_refresh: bool = False, max_age_s: Seconds | None = None
     ) -> ExternalPositionsSnapshot:
-        """The venue's holdings: the cached snapshot while younger than `max_age` (default: the
+        """The venue's holdings: the cached snapshot while younger than `max_age_s` (default: the
         TTL) unless `force_refresh`, else a new read."""
         client = self.clients.get(venue)
         if client is None:
@@ -138,7 +139,7 @@ class VenueQueries:
         async with self._lock("positions", venue):
             cached = self._positions.get(venue)
             fetched_meanwhile = self._fetches.get(venue, 0) > fetches_before
-            max_age = self.ttl if max_age is None else max_age
+            max_age = self.ttl if max_age_s is None else max_age_s
             if cached is not None and (fetched_meanwhile or is_fresh(cached, self.clock(), max_age, force_refresh=force_refresh)):
                 return cached.value
             self._fetches[venue] = self._fetches.get(venue, 0) + 1
@@ -167,9 +168,9 @@ class VenueQueries:
             positions=result.positions,
         )
 
-    async def held_instruments(self, venue: Venue, max_age: float) -> list[str]:
-        """What the account holds, from the newest snapshot if younger than `max_age`, else read."""
-        return sorted(_held(await self.snapshot(venue, max_age=max_age)))
+    async def held_instruments(self, venue: Venue, max_age_s: Seconds) -> list[str]:
+        """What the account holds, from the newest snapshot if younger than `max_age_s`, else read."""
+        return sorted(_held(await self.snapshot(venue, max_age_s=max_age_s)))
 
     def record_marks(self, venue: Venue, held: list[str], marks: list[Mark]) -> None:
         """Keep the newest mark per held instrument; a ticker whose read failed this round keeps
