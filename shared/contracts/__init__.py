@@ -36,6 +36,19 @@ from shared.contracts.gateway import (
     PositionsReply,
     PositionsRequest,
 )
+from shared.contracts.ledger import (
+    LedgerPosition,
+    PortfolioHistoryReply,
+    PortfolioHistoryRequest,
+    PortfolioSnapshot,
+    PortfolioSummary,
+    PortfolioSummaryRequest,
+    PortfolioTotals,
+    PositionReply,
+    PositionRequest,
+    PositionsPage,
+    PositionsQuery,
+)
 
 ALL_MODELS: tuple[type, ...] = (
     Fill,
@@ -65,6 +78,17 @@ ALL_MODELS: tuple[type, ...] = (
     CancelOrderReply,
     HealthRequest,
     HealthReply,
+    LedgerPosition,
+    PositionsQuery,
+    PositionsPage,
+    PositionRequest,
+    PositionReply,
+    PortfolioTotals,
+    PortfolioSummaryRequest,
+    PortfolioSummary,
+    PortfolioSnapshot,
+    PortfolioHistoryRequest,
+    PortfolioHistoryReply,
 )
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -52,6 +52,16 @@ from shared.contracts.gateway import (
     PositionsReply,
     PositionsRequest,
 )
+from shared.contracts.ledger import (
+    PortfolioHistoryReply,
+    PortfolioHistoryRequest,
+    PortfolioSummary,
+    PortfolioSummaryRequest,
+    PositionReply,
+    PositionRequest,
+    PositionsPage,
+    PositionsQuery,
+)
 
 EventT = TypeVar("EventT", bound=Message)
 RequestT = TypeVar("RequestT", bound=Message)
@@ -230,15 +240,15 @@ FILLS: Final = EventChannel(
 )
 ORDER_UPDATES: Final = EventChannel(
     "evt.orders.{venue}", "an order's state as the venue reports it", OrderUpdate,
-    publishers=(EXCHANGE_GATEWAY,), consumers=(EXECUTOR, LEDGER),
+    publishers=(EXCHANGE_GATEWAY,), consumers=(EXECUTOR,),
 )
 EXTERNAL_SNAPSHOTS: Final = EventChannel(
     "evt.external_snapshots.{venue}", "a venue's holdings at one moment", ExternalPositionsSnapshot,
-    publishers=(EXCHANGE_GATEWAY,), consumers=(RECONCILER,),
+    publishers=(EXCHANGE_GATEWAY,), consumers=(RECONCILER, LEDGER),
 )
 BALANCES: Final = EventChannel(
     "evt.balances.{venue}", "a venue's cash balance at one moment", BalanceSnapshot,
-    publishers=(EXCHANGE_GATEWAY,), consumers=(RECONCILER, RISK),
+    publishers=(EXCHANGE_GATEWAY,), consumers=(RECONCILER, RISK, LEDGER),
 )
 MARKS: Final = EventChannel(
     "evt.marks.{venue}", "best bid/ask/mid/last of a held instrument", Mark,
@@ -273,7 +283,7 @@ GATEWAY_POSITIONS: Final = RpcChannel(
 )
 GATEWAY_BALANCES: Final = RpcChannel(
     "rpc.gateway.balances", "cash per venue", BalancesRequest, BalancesReply,
-    answerers=(EXCHANGE_GATEWAY,), askers=(API_GATEWAY, RECONCILER),
+    answerers=(EXCHANGE_GATEWAY,), askers=(API_GATEWAY, RECONCILER, LEDGER),
 )
 GATEWAY_FILLS_PAGE: Final = RpcChannel(
     "rpc.gateway.fills_page", "one page of a venue's fills", FillsPageRequest, FillsPageReply,
@@ -292,6 +302,22 @@ GATEWAY_CANCEL_ORDER: Final = RpcChannel(
     "rpc.gateway.cancel_order", "cancel an order", CancelOrderRequest, CancelOrderReply,
     answerers=(EXCHANGE_GATEWAY,), askers=(EXECUTOR,),
 )
+LEDGER_POSITIONS: Final = RpcChannel(
+    "rpc.ledger.positions", "the ledger's positions, filtered, sorted and paged", PositionsQuery, PositionsPage,
+    answerers=(LEDGER,), askers=(API_GATEWAY, RECONCILER),
+)
+LEDGER_POSITION: Final = RpcChannel(
+    "rpc.ledger.position", "one ledger position by id", PositionRequest, PositionReply,
+    answerers=(LEDGER,), askers=(API_GATEWAY, RECONCILER),
+)
+LEDGER_SUMMARY: Final = RpcChannel(
+    "rpc.ledger.summary", "the portfolio's totals now", PortfolioSummaryRequest, PortfolioSummary,
+    answerers=(LEDGER,), askers=(API_GATEWAY, RISK),
+)
+LEDGER_PORTFOLIO_HISTORY: Final = RpcChannel(
+    "rpc.ledger.portfolio_history", "portfolio snapshots in a time window", PortfolioHistoryRequest,
+    PortfolioHistoryReply, answerers=(LEDGER,), askers=(API_GATEWAY,),
+)
 HEALTH: Final = RpcChannel(
     "rpc.health.{service}", "a service's health; each service answers its own", HealthRequest, HealthReply,
     answerers=SERVICES, askers=(API_GATEWAY,),
@@ -303,5 +329,5 @@ EVENT_CHANNELS: Final[tuple[EventChannel[Any], ...]] = (
 )
 RPC_CHANNELS: Final[tuple[RpcChannel[Any, Any], ...]] = (
     GATEWAY_POSITIONS, GATEWAY_BALANCES, GATEWAY_FILLS_PAGE, GATEWAY_ORDER_LOOKUP, GATEWAY_PLACE_ORDER,
-    GATEWAY_CANCEL_ORDER, HEALTH,
+    GATEWAY_CANCEL_ORDER, LEDGER_POSITIONS, LEDGER_POSITION, LEDGER_SUMMARY, LEDGER_PORTFOLIO_HISTORY, HEALTH,
 )

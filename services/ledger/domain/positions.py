@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Literal, NamedTuple
 
 from shared.contracts import Fill, Mark, SettlementRecorded
+from shared.contracts.client_order_ids import strategy_of
 from shared.money import ONE, ZERO
 
 AVG_QUANTUM = Decimal("1e-12")
@@ -40,6 +41,9 @@ _EXACT = Context(prec=80)
 
 Held = Literal["yes", "no"]
 Status = Literal["open", "closed"]
+# own: opened by an order trueup placed; external: by anything else (manual, another bot);
+# imported: an opening balance from `trueup import`.
+Origin = Literal["own", "external", "imported"]
 
 
 class PositionKey(NamedTuple):
@@ -64,6 +68,12 @@ class Position:
     closed_at: datetime | None = None
     unmatched_sold: Decimal = ZERO
     settlement_result: str | None = None
+    # What opened this lifecycle (a fill id, or an import record): with the key and `opened_at`
+    # it names the lifecycle, so a recomputation from the journal gives every position the same id.
+    opened_by: str = ""
+    # The strategy and origin of the fill that opened it (see `shared.contracts.client_order_ids`).
+    strategy_name: str | None = None
+    origin: Origin = "external"
 
     @property
     def key(self) -> PositionKey:
@@ -102,14 +112,14 @@ def apply_fill(held: Position | None, fill: Fill) -> tuple[Position, ...]:
         raise ValueError(f"fill {fill.venue}:{fill.fill_id} is not for {held.venue}:{held.instrument_id}")
     with localcontext(_EXACT):
         if fill.venue != "kalshi":
-            position = held or Position(fill.venue, fill.instrument_id, fill.outcome, fill.executed_at)
+            position = held or _opened_by(fill, fill.outcome)
             if fill.side == "buy":
                 return (_buy(position, fill.quantity, fill.price, fill.fee),)
             return (_sell(position, fill.quantity, fill.price, fill.fee, fill.executed_at),)
         side, yes_price = held_trade(fill)
         if held is None:
             outcome: Held = "yes" if side == "buy" else "no"
-            held = Position(fill.venue, fill.instrument_id, outcome, fill.executed_at)
+            held = _opened_by(fill, outcome)
         # In held-side terms: a YES buy adds to YES / reduces NO; a YES sell the reverse.
         adds = (side == "buy") == (held.outcome == "yes")
         price = yes_price if held.outcome == "yes" else ONE - yes_price
@@ -119,8 +129,14 @@ def apply_fill(held: Position | None, fill: Fill) -> tuple[Position, ...]:
             return (_sell(held, fill.quantity, price, fill.fee, fill.executed_at),)
         closed = _sell(held, held.quantity, price, fill.fee, fill.executed_at)
         other: Held = "no" if held.outcome == "yes" else "yes"
-        reopened = Position(fill.venue, fill.instrument_id, other, fill.executed_at)
+        reopened = _opened_by(fill, other)
         return closed, _buy(reopened, fill.quantity - held.quantity, ONE - price, ZERO)
+
+
+def _opened_by(fill: Fill, outcome: Held) -> Position:
+    strategy = strategy_of(fill.client_order_id)
+    return Position(fill.venue, fill.instrument_id, outcome, fill.executed_at, opened_by=fill.fill_id,
+                    strategy_name=strategy, origin="own" if strategy is not None else "external")
 
 
 def _buy(position: Position, quantity: Decimal, price: Decimal, fee: Decimal) -> Position:
