@@ -91,6 +91,9 @@ class Bus:
             log_level=logging.DEBUG,
         )
         self._consumers: list[tuple[str, str]] = []
+        self._batch_readers: list[Callable[[], Awaitable[None]]] = []
+        self._batch_tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
 
     # ---- naming -------------------------------------------------------------------------
 
@@ -114,8 +117,14 @@ class Bus:
                 raise BusError(f"consumer {consumer} on stream {stream} does not exist: provision the bus "
                                f"first (python -m shared.bus.provision)") from exc
         await self.broker.start()
+        self._stopping.clear()
+        self._batch_tasks = [asyncio.create_task(reader()) for reader in self._batch_readers]
 
     async def stop(self) -> None:
+        # Batch readers finish the batch in hand (commit, ack) before the connection drains.
+        self._stopping.set()
+        if self._batch_tasks:
+            await asyncio.gather(*self._batch_tasks, return_exceptions=True)
         await self.broker.stop()
 
     @property
@@ -197,6 +206,111 @@ class Bus:
             inbox_prefix=f"{self._inbox}.".encode(),
             ack_policy=AckPolicy.MANUAL,
         )(on_message)
+
+    def consume_batches(
+        self,
+        channel: EventChannel[EventT],
+        handler: Callable[[list[EventT]], Awaitable[None]],
+        *,
+        max_messages: int = 500,
+        max_wait: float = 0.05,
+    ) -> None:
+        """Read a channel in batches through this service's durable consumer: `handler` gets up to
+        `max_messages` events (whatever arrived within `max_wait` of the first), in stream order,
+        and every message of the batch is acked only after it returns — one commit per batch.
+
+        A message that fails validation is dead-lettered (with an alert) and the rest of the
+        batch goes on. If the handler raises, the batch is split: each message is handled alone,
+        so the good ones commit and only the failing one is retried after the backoff, then
+        dead-lettered after `max_deliver` attempts, as `consume` does.
+        """
+        stream = self.stream_name(channel.stream)
+        consumer = channel.durable(self.service)
+        self._consumers.append((stream, consumer))
+
+        async def read_batches() -> None:
+            subscription = await self.jetstream.pull_subscribe_bind(
+                durable=consumer, stream=stream, inbox_prefix=f"{self._inbox}.".encode(),
+                pending_msgs_limit=max(max_messages * 4, 4096))
+            try:
+                while not self._stopping.is_set():
+                    try:
+                        messages = await self._next_batch(subscription, max_messages, max_wait)
+                        if messages:
+                            await self._handle_batch(channel, consumer, handler, messages)
+                    except Exception:
+                        # A dropped connection or a failed ack: unacked messages come back after
+                        # ack_wait, so keep reading rather than let the consumer die quietly.
+                        log.exception("batch reader failed; retrying in 1 s", consumer=consumer)
+                        await asyncio.sleep(1.0)
+            finally:
+                await subscription.unsubscribe()
+
+        self._batch_readers.append(read_batches)
+
+    async def _next_batch(self, subscription: Any, max_messages: int, max_wait: float) -> list[Msg]:
+        try:
+            batch: list[Msg] = await subscription.fetch(max_messages, timeout=1.0)
+        except (NatsTimeoutError, asyncio.TimeoutError):
+            return []
+        deadline = asyncio.get_running_loop().time() + max_wait
+        while len(batch) < max_messages:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                batch += await subscription.fetch(max_messages - len(batch), timeout=remaining)
+            except (NatsTimeoutError, asyncio.TimeoutError):
+                break
+        return batch
+
+    async def _handle_batch(self, channel: EventChannel[EventT], consumer: str,
+                            handler: Callable[[list[EventT]], Awaitable[None]], messages: list[Msg]) -> None:
+        attempts = self.config.max_deliver
+        accepted: list[tuple[Msg, EventT]] = []
+        for raw in messages:
+            try:
+                event = channel.model.model_validate_json(raw.data)
+            except ValidationError as exc:
+                log.warning("message failed validation; dead-lettered", subject=raw.subject, consumer=consumer,
+                            event_id=_published_id(raw), error=str(exc).splitlines()[0])
+                await self._dead_letter(raw, consumer, f"not a valid {channel.model.__name__}: {exc}",
+                                        _published_id(raw), severity="warning")
+                await raw.ack()
+                continue
+            if raw.metadata.num_delivered > attempts:
+                await self._dead_letter(raw, consumer, f"delivered {raw.metadata.num_delivered} times without an ack",
+                                        event.event_id)
+                await raw.ack()
+                continue
+            accepted.append((raw, event))
+        if not accepted:
+            return
+        try:
+            await handler([event for _, event in accepted])
+        except Exception:
+            log.exception("batch failed; handling its messages one by one", consumer=consumer, size=len(accepted))
+        else:
+            for raw, _ in accepted:
+                await raw.ack()
+            return
+        for raw, event in accepted:
+            delivery = raw.metadata.num_delivered
+            try:
+                await handler([event])
+            except Exception as exc:
+                context = dict(subject=raw.subject, event_id=event.event_id, consumer=consumer, attempt=delivery,
+                               max_deliver=attempts)
+                if delivery < attempts:
+                    retry_in = self.config.backoff_before(delivery + 1)
+                    log.exception("handler failed; will retry", retry_in=retry_in, **context)
+                    await raw.nak(delay=retry_in)
+                    continue
+                log.exception("handler failed on its last attempt; dead-lettered", **context)
+                await self._dead_letter(raw, consumer,
+                                        f"handler failed {delivery} times; last: {type(exc).__name__}: {exc}",
+                                        event.event_id)
+            await raw.ack()
 
     async def _dead_letter(self, raw: Msg, consumer: str, error: str, event_id: str | None = None, *,
                            severity: Severity = "critical") -> None:
