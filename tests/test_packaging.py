@@ -26,8 +26,9 @@ def test_wheel_carries_migrations_and_ui_files(tmp_path):
     packaged = set(zipfile.ZipFile(wheel).namelist())
     needed = [
         path.relative_to(REPO).as_posix()
-        for pattern in ("services/*/static/*", "services/*/adapters/migrations/*.sql")
+        for pattern in ("services/*/static/**/*", "services/*/adapters/migrations/*.sql")
         for path in REPO.glob(pattern)
+        if path.is_file()
     ]
     assert any(name.endswith(".sql") for name in needed) and any(name.endswith(".html") for name in needed)
     missing = [name for name in needed if name not in packaged]

@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from services.api_gateway.domain.sessions import Sessions
 from services.api_gateway.handlers.auth import AuthController, RequireCredentials, login
 from services.api_gateway.handlers.health import HealthController
+from services.api_gateway.handlers.portfolio import PortfolioController
 from services.api_gateway.handlers.positions import PositionsController
 from services.api_gateway.handlers.ui import index, metrics, static_files
 from services.api_gateway.settings import ApiSettings
@@ -18,7 +19,8 @@ from shared.bus import Bus
 def create_app(bus: Bus, settings: ApiSettings) -> Litestar:
     sessions = Sessions()
     return Litestar(
-        route_handlers=[HealthController, PositionsController, AuthController, login, index, metrics, static_files],
+        route_handlers=[HealthController, PositionsController, PortfolioController, AuthController, login, index,
+                        metrics, static_files],
         dependencies={
             "bus": Provide(lambda: bus, use_cache=True, sync_to_thread=False),
             "health_timeout": Provide(lambda: settings.health_timeout_seconds, use_cache=True, sync_to_thread=False),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.ledger.handlers.ingest import ingest_fills, ingest_settlements
+from services.ledger.handlers.portfolio_snapshots import snapshot_portfolio_task
+from services.ledger.handlers.queries import answer_queries
 from services.ledger.handlers.venue_facts import ingest_balances, ingest_marks, mirror_venue_snapshots
 from services.ledger.settings import LedgerSettings
 from shared.chassis import Service, run_service
@@ -33,6 +35,8 @@ def build() -> Service:
     service.bus.consume_batches(MARKS, with_pool(ingest_marks), **batches)
     service.bus.consume_batches(BALANCES, with_pool(ingest_balances), **batches)
     service.bus.consume_batches(EXTERNAL_SNAPSHOTS, with_pool(mirror_venue_snapshots), **batches)
+    answer_queries(service)
+    service.background(snapshot_portfolio_task(service, settings.portfolio_snapshot_interval_seconds))
     return service
 
 

@@ -49,5 +49,24 @@ export async function refreshHealth() {
   document.getElementById("health-updated").textContent = new Date().toLocaleTimeString();
 }
 
+// Pages: a section per page (`data-page`), picked by the URL's hash (#portfolio); holdings by
+// default. Sections without `data-page` (services) show on every page.
+function currentPage() {
+  const page = location.hash.slice(1);
+  return document.querySelector(`section[data-page="${CSS.escape(page)}"]`) ? page : "holdings";
+}
+
+function showPage() {
+  const page = currentPage();
+  for (const section of document.querySelectorAll("section[data-page]")) section.hidden = section.dataset.page !== page;
+  for (const link of document.querySelectorAll("nav a[data-page]")) {
+    if (link.dataset.page === page) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.dispatchEvent(new CustomEvent("trueup:page", { detail: page }));
+}
+
+window.addEventListener("hashchange", showPage);
+showPage();
 refreshHealth();
 setInterval(refreshHealth, 5000);
