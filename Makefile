@@ -12,7 +12,7 @@ KALSHI_SDK_VENV := .venv-kalshi-sdk
 KALSHI_SDK_PIN  := tests/conformance/kalshi_sdk_requirements.txt
 KALSHI_SDK_STAMP := $(KALSHI_SDK_VENV)/.installed
 
-.PHONY: venv browser kalshi-sdk run test sim bench proto up clean clean-data
+.PHONY: venv browser compose-validator kalshi-sdk run test sim bench proto up clean clean-data
 
 venv: $(STAMP)
 
@@ -29,13 +29,19 @@ $(STAMP): pyproject.toml
 run: venv
 	$(PY) -m deploy.devstack run
 
-test: venv browser kalshi-sdk
+test: venv browser compose-validator kalshi-sdk
 	$(VENV)/bin/pytest -q
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download is blocked here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y -qq chromium >/dev/null 2>&1 \
 		|| echo "chromium could not be installed: browser tests will be skipped"
+
+# docker-compose.yml is validated by `docker-compose config` (Debian's v1 package) even where no
+# Docker engine runs: tests/test_compose.py.
+compose-validator:
+	@command -v docker-compose >/dev/null 2>&1 || apt-get install -y -qq docker-compose >/dev/null 2>&1 \
+		|| echo "docker-compose could not be installed: the compose file's v1 validation will be skipped"
 
 kalshi-sdk: $(KALSHI_SDK_STAMP)
 

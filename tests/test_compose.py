@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -98,8 +99,11 @@ def test_only_api_gateway_publishes_a_port(compose: dict) -> None:
     assert any(str(p).endswith(":8000") for p in compose["services"]["api-gateway"]["ports"])
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose binary not installed")
 def test_docker_compose_v1_accepts_the_file() -> None:
+    if shutil.which("docker-compose") is None:
+        if os.environ.get("TRUEUP_REQUIRE_COMPOSE") == "1":  # CI installs it: missing there is a failure
+            pytest.fail("docker-compose not found (make compose-validator installs it)")
+        pytest.skip("docker-compose binary not installed")
     res = subprocess.run(["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
 
