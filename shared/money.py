@@ -113,7 +113,9 @@ def _decimal_type(field: str, description: str, **bounds: Decimal) -> Any:
         Decimal,
         BeforeValidator(_decimal_validator(field, **bounds)),
         # Decimal strings on the wire: a JSON number would be read back as float by most clients.
-        PlainSerializer(lambda d: str(d), return_type=str, when_used="json"),
+        # Positional notation always: str() would send 0E-14 or 1E+2, which the schema (and many
+        # clients) refuse.
+        PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
         WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": description}),
     ]
 

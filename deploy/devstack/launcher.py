@@ -57,6 +57,12 @@ _PROCESS_ENV = (
 # Per-service configuration passed through when the operator set it.
 _PASSTHROUGH: dict[str, tuple[str, ...]] = {
     "api_gateway": ("API_HOST",),
+    "ledger": ("PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS",),
+}
+# Demo-session defaults, each a setting its service declares, used unless the operator set it: the
+# Portfolio chart gains a point a minute rather than one an hour, so it fills while you look.
+_DEMO_DEFAULTS: dict[str, dict[str, str]] = {
+    "ledger": {"PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS": "60"},
 }
 
 
@@ -187,6 +193,7 @@ def service_env(name: str, parent: dict[str, str], stack: Stack) -> dict[str, st
     # A service without a schema (api-gateway) gets no database at all.
     if display_name(name) in stack.database_urls:
         env["DATABASE_URL"] = stack.database_urls[display_name(name)]
+    env.update(_DEMO_DEFAULTS.get(name, {}))
     env.update({k: parent[k] for k in _PASSTHROUGH.get(name, ()) if parent.get(k)})
     if name == "exchange_gateway":
         env.update(gateway_venue_env(stack))

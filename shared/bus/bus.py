@@ -232,18 +232,41 @@ class Bus:
             subscription = await self.jetstream.pull_subscribe_bind(
                 durable=consumer, stream=stream, inbox_prefix=f"{self._inbox}.".encode(),
                 pending_msgs_limit=max(max_messages * 4, 4096))
-            try:
+            # The next batch is fetched and validated while the handler commits this one (its
+            # time is mostly waiting on the database); batches are still handled one at a time,
+            # in stream order.
+            ready: asyncio.Queue[list[tuple[Msg, EventT]]] = asyncio.Queue(maxsize=1)
+
+            async def fetch_and_validate() -> None:
                 while not self._stopping.is_set():
                     try:
                         messages = await self._next_batch(subscription, max_messages, max_wait)
-                        if messages:
-                            await self._handle_batch(channel, consumer, handler, messages)
+                        accepted = await self._accept(channel, consumer, messages)
                     except Exception:
-                        # A dropped connection or a failed ack: unacked messages come back after
-                        # ack_wait, so keep reading rather than let the consumer die quietly.
+                        # A dropped connection: unacked messages come back after ack_wait,
+                        # so keep reading rather than let the consumer die quietly.
                         log.exception("batch reader failed; retrying in 1 s", consumer=consumer)
                         await asyncio.sleep(1.0)
+                        continue
+                    if accepted:
+                        await ready.put(accepted)
+
+            reader = asyncio.create_task(fetch_and_validate())
+            try:
+                while True:
+                    try:
+                        accepted = await asyncio.wait_for(ready.get(), timeout=0.5)
+                    except TimeoutError:
+                        if reader.done() and ready.empty():
+                            break
+                        continue
+                    try:
+                        await self._handle_batch(consumer, handler, accepted)
+                    except Exception:
+                        log.exception("acking a batch failed; it will be redelivered", consumer=consumer)
             finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
                 await subscription.unsubscribe()
 
         self._batch_readers.append(read_batches)
@@ -264,8 +287,8 @@ class Bus:
                 break
         return batch
 
-    async def _handle_batch(self, channel: EventChannel[EventT], consumer: str,
-                            handler: Callable[[list[EventT]], Awaitable[None]], messages: list[Msg]) -> None:
+    async def _accept(self, channel: EventChannel[EventT], consumer: str, messages: list[Msg]) -> list[tuple[Msg, EventT]]:
+        """The batch's messages that may be handled; the others are dead-lettered and acked."""
         attempts = self.config.max_deliver
         accepted: list[tuple[Msg, EventT]] = []
         for raw in messages:
@@ -284,8 +307,11 @@ class Bus:
                 await raw.ack()
                 continue
             accepted.append((raw, event))
-        if not accepted:
-            return
+        return accepted
+
+    async def _handle_batch(self, consumer: str, handler: Callable[[list[EventT]], Awaitable[None]],
+                            accepted: list[tuple[Msg, EventT]]) -> None:
+        attempts = self.config.max_deliver
         try:
             await handler([event for _, event in accepted])
         except Exception:

@@ -1,5 +1,6 @@
-"""Run exchange-gateway and api-gateway as real processes for end-to-end tests, each as its own
-NATS user, after the admin step has made the stack's streams and consumers."""
+"""Run exchange-gateway and api-gateway (and, when asked, the ledger) as real processes for
+end-to-end tests, each as its own NATS user, after the admin step has made the stack's streams and
+consumers."""
 
 from __future__ import annotations
 
@@ -61,8 +62,11 @@ def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=sink, stderr=subprocess.STDOUT)
 
 
-def start_stack(nats_users: dict[str, str], database_url: str, gateway_extra: dict[str, str]) -> Stack:
-    """`nats_users`: each NATS user's URL (the `nats_users` fixture)."""
+def start_stack(nats_users: dict[str, str], database_url: str, gateway_extra: dict[str, str],
+                ledger: dict[str, str] | None = None) -> Stack:
+    """`nats_users`: each NATS user's URL (the `nats_users` fixture). `ledger`: also run the ledger,
+    with these settings on top (e.g. `PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS`; `{}` for its defaults);
+    None (the default) runs without one."""
     namespace = f"s{uuid.uuid4().hex[:10]}"
     port = free_port()
     token = secrets.token_urlsafe(32)
@@ -77,7 +81,8 @@ def start_stack(nats_users: dict[str, str], database_url: str, gateway_extra: di
                "DATABASE_URL": service_database_urls(database_url)["exchange-gateway"],
                "FILL_POLL_INTERVAL_SECONDS": "0.5", "MARK_INTERVAL_SECONDS": "1", **gateway_extra,
                "METRICS_PORT": str(free_port())}
-    logs = {name: Path(tempfile.mkdtemp()) / f"{name}.log" for name in ("exchange-gateway", "api-gateway")}
+    names = ("exchange-gateway", "api-gateway", *(("ledger",) if ledger is not None else ()))
+    logs = {name: Path(tempfile.mkdtemp()) / f"{name}.log" for name in names}
     procs = {
         "exchange-gateway": spawn("services.exchange_gateway", gateway, logs["exchange-gateway"]),
         # The API gets no venue variables and no database (it owns no tables): it must work without them.
@@ -85,6 +90,11 @@ def start_stack(nats_users: dict[str, str], database_url: str, gateway_extra: di
                                                       "API_PORT": str(port), "API_TOKEN": token},
                              logs["api-gateway"]),
     }
+    if ledger is not None:
+        # Its own NATS user and Postgres role, as make run and compose give it.
+        procs["ledger"] = spawn("services.ledger", {**base, "NATS_URL": nats_users["ledger"],
+                                                    "DATABASE_URL": service_database_urls(database_url)["ledger"],
+                                                    **ledger}, logs["ledger"])
     stack = Stack(procs, logs, f"http://127.0.0.1:{port}", namespace, token)
     stack.gateway_metrics = f"http://127.0.0.1:{gateway['METRICS_PORT']}/metrics"
     return stack

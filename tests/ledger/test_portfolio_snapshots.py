@@ -54,6 +54,24 @@ async def test_without_the_gateway_the_stored_cash_is_used_and_snapshots_repeat(
         await asyncio.wait_for(service.stop(), timeout=10)
 
 
+async def test_no_snapshot_until_some_venue_cash_is_known(nats_users, provision_bus, database_factory):
+    """Net liquidation without cash would start the chart with a cliff: the first snapshot waits."""
+    namespace = f"l{uuid.uuid4().hex[:10]}"
+    await provision_bus(namespace)
+    service = ledger(nats_users["ledger"], namespace, database_factory("trueup_ledger_snap"), interval=0.5)
+    await service.start()
+    try:
+        assert service.pool is not None
+        await add_position(service.pool, "a", quantity=D("10"), avg_price=D("0.50"), cost_basis=D("5.00"))
+        await asyncio.sleep(2)  # several rounds of the task, none with a balance
+        assert await service.pool.fetchval("SELECT count(*) FROM portfolio_snapshots") == 0
+        await add_balance(service.pool, "kalshi", D("20"), T0)
+        (first,) = (await snapshots(service, 1))[:1]
+        assert (first["cash"], first["net_liquidation"]) == (D("20"), D("25.00"))  # no mark: valued at cost
+    finally:
+        await asyncio.wait_for(service.stop(), timeout=10)
+
+
 async def test_the_gateway_balances_are_stored_before_the_snapshot(nats_users, database_url, database_factory,
                                                                    tmp_path):
     async with running_sim(scenario="demo") as sim:

@@ -1,10 +1,15 @@
+import json
+import re
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from shared.money import (
+    Money,
+    Quantity,
     MoneyParseError,
     cents_to_dollars,
     format_dollars,
@@ -78,3 +83,20 @@ def test_format_dollars_is_lossless_within_four_places(price):
 def test_format_dollars_refuses_to_round_silently():
     with pytest.raises(MoneyParseError):
         format_dollars(Decimal("0.123456"))
+
+
+class _Amounts(BaseModel):
+    money: Money
+    quantity: Quantity
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None, min_value=-(10**12), max_value=10**12))
+def test_amounts_travel_in_positional_notation_and_round_trip_exactly(amount: Decimal) -> None:
+    wire = json.loads(_Amounts(money=amount, quantity=amount).model_dump_json())
+    assert re.fullmatch(r"-?\d+(\.\d+)?", wire["money"]), wire  # never 0E-14 or 1E+2
+    assert _Amounts.model_validate(wire).money == amount
+
+
+def test_zero_with_an_exponent_is_sent_as_plain_digits() -> None:
+    wire = json.loads(_Amounts(money=Decimal("0E-14"), quantity=Decimal("1E+2")).model_dump_json())
+    assert wire == {"money": "0.00000000000000", "quantity": "100"}

@@ -75,13 +75,15 @@ async def write_positions(conn: asyncpg.Connection, positions: Sequence[Position
         return
     columns: list[list[Any]] = [[] for _ in _POSITION_COLUMNS]
     for p in positions:
-        values = (position_id(p), p.venue, p.instrument_id, p.outcome, p.quantity, p.avg_price, p.cost_basis,
-                  p.realized_pnl, p.fees, p.unmatched_sold, p.opened_at, p.closed_at, p.opened_by, p.strategy_name,
-                  p.origin, p.settlement_result)
+        values = (position_id(p), p.venue, p.instrument_id, p.outcome, str(p.quantity), str(p.avg_price),
+                  str(p.cost_basis), str(p.realized_pnl), str(p.fees), str(p.unmatched_sold), p.opened_at,
+                  p.closed_at, p.opened_by, p.strategy_name, p.origin, p.settlement_result)
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    types = ("text", "text", "text", "text", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric",
-             "timestamptz", "timestamptz", "text", "text", "text", "text")
+    # Amounts travel as text (see shared.db.numeric_texts) and are cast back to numeric exactly.
+    types = ("text", "text", "text", "text", "text[]::numeric", "text[]::numeric", "text[]::numeric",
+             "text[]::numeric", "text[]::numeric", "text[]::numeric", "timestamptz", "timestamptz", "text", "text",
+             "text", "text")
     unnest = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, start=1))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _POSITION_COLUMNS[1:])
     await conn.execute(

@@ -14,6 +14,7 @@ import asyncpg
 
 from services.ledger.domain.positions import mark_price
 from shared.contracts import BalanceSnapshot, ExternalPositionsSnapshot, Mark
+from shared.db import numeric_texts
 
 
 def _newest_per_key(items: Iterable, key, when) -> list:
@@ -31,14 +32,15 @@ async def record_marks(conn: asyncpg.Connection, marks: Sequence[Mark]) -> None:
         return
     await conn.execute(
         "INSERT INTO marks (venue, instrument_id, best_bid, best_ask, mid, last, price, as_of, event_id) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], "
-        "$7::numeric[], $8::timestamptz[], $9::text[]) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]::numeric[], $4::text[]::numeric[], "
+        "$5::text[]::numeric[], $6::text[]::numeric[], $7::text[]::numeric[], $8::timestamptz[], $9::text[]) "
         "ON CONFLICT (venue, instrument_id) DO UPDATE SET best_bid = EXCLUDED.best_bid, best_ask = EXCLUDED.best_ask, "
         "mid = EXCLUDED.mid, last = EXCLUDED.last, price = EXCLUDED.price, as_of = EXCLUDED.as_of, "
         "event_id = EXCLUDED.event_id WHERE marks.as_of <= EXCLUDED.as_of",
-        [m.venue for m in latest], [m.instrument_id for m in latest], [m.best_bid for m in latest],
-        [m.best_ask for m in latest], [m.mid for m in latest], [m.last for m in latest],
-        [mark_price(m) for m in latest], [m.as_of for m in latest], [m.event_id for m in latest],
+        [m.venue for m in latest], [m.instrument_id for m in latest], numeric_texts(m.best_bid for m in latest),
+        numeric_texts(m.best_ask for m in latest), numeric_texts(m.mid for m in latest),
+        numeric_texts(m.last for m in latest), numeric_texts(mark_price(m) for m in latest),
+        [m.as_of for m in latest], [m.event_id for m in latest],
     )
 
 
@@ -48,12 +50,13 @@ async def record_balances(conn: asyncpg.Connection, balances: Iterable[BalanceSn
         return
     await conn.execute(
         "INSERT INTO balances (venue, account, cash, portfolio_value, as_of, event_id) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::timestamptz[], $6::text[]) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]::numeric[], $4::text[]::numeric[], "
+        "$5::timestamptz[], $6::text[]) "
         "ON CONFLICT (venue) DO UPDATE SET account = EXCLUDED.account, cash = EXCLUDED.cash, "
         "portfolio_value = EXCLUDED.portfolio_value, as_of = EXCLUDED.as_of, event_id = EXCLUDED.event_id "
         "WHERE balances.as_of <= EXCLUDED.as_of",
-        [b.venue for b in latest], [b.account for b in latest], [b.cash for b in latest],
-        [b.portfolio_value for b in latest], [b.as_of for b in latest], [b.event_id for b in latest],
+        [b.venue for b in latest], [b.account for b in latest], numeric_texts(b.cash for b in latest),
+        numeric_texts(b.portfolio_value for b in latest), [b.as_of for b in latest], [b.event_id for b in latest],
     )
 
 
@@ -78,7 +81,8 @@ async def record_venue_snapshot(conn: asyncpg.Connection, snapshot: ExternalPosi
             "INSERT INTO venue_positions (venue, account, instrument_id, outcome, quantity, avg_price, cost_basis, "
             "market_value, title, raw, first_seen, last_synced) "
             "SELECT v, a, i, o, q, ap, cb, mv, t, r::jsonb, $11, $11 FROM unnest($1::text[], $2::text[], $3::text[], "
-            "$4::text[], $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], $10::text[]) "
+            "$4::text[], $5::text[]::numeric[], $6::text[]::numeric[], $7::text[]::numeric[], "
+            "$8::text[]::numeric[], $9::text[], $10::text[]) "
             "AS u(v, a, i, o, q, ap, cb, mv, t, r) "
             "ON CONFLICT (venue, account, instrument_id, outcome) DO UPDATE SET quantity = EXCLUDED.quantity, "
             "avg_price = EXCLUDED.avg_price, cost_basis = EXCLUDED.cost_basis, market_value = EXCLUDED.market_value, "
@@ -87,8 +91,9 @@ async def record_venue_snapshot(conn: asyncpg.Connection, snapshot: ExternalPosi
             "first_seen = CASE WHEN venue_positions.closed_at IS NULL THEN venue_positions.first_seen "
             "ELSE EXCLUDED.first_seen END",
             [p.venue for p in positions], [p.account for p in positions], [p.instrument_id for p in positions],
-            [p.outcome for p in positions], [p.quantity for p in positions], [p.avg_price for p in positions],
-            [p.cost_basis for p in positions], [p.market_value for p in positions], [p.title for p in positions],
+            [p.outcome for p in positions], numeric_texts(p.quantity for p in positions),
+            numeric_texts(p.avg_price for p in positions), numeric_texts(p.cost_basis for p in positions),
+            numeric_texts(p.market_value for p in positions), [p.title for p in positions],
             [json.dumps(p.raw, default=str) for p in positions], at,
         )
         await record_instruments(conn, [

@@ -12,6 +12,7 @@ import asyncpg
 from services.ledger.domain.fold import Reversal, reversal_of
 from shared.contracts import Fill, SettlementRecorded
 from shared.contracts.client_order_ids import strategy_of
+from shared.db import numeric_texts
 
 
 @dataclass(frozen=True)
@@ -30,26 +31,29 @@ async def journal_fills(conn: asyncpg.Connection, fills: Sequence[Fill]) -> Jour
     which never count) and the reversals recorded for the first time."""
     if not fills:
         return JournaledFills([], [])
-    await conn.execute(
-        "INSERT INTO journal_fill_statuses (venue, fill_id, status, event_id, occurred_at) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) "
-        "ON CONFLICT DO NOTHING",
-        [f.venue for f in fills], [f.fill_id for f in fills], [f.status for f in fills],
-        [f.event_id for f in fills], [f.occurred_at for f in fills],
-    )
+    # Each status a provisional (Polymarket) trade reached; a Kalshi fill is final when it arrives.
+    provisional = [f for f in fills if f.venue == "polymarket"]
+    if provisional:
+        await conn.execute(
+            "INSERT INTO journal_fill_statuses (venue, fill_id, status, event_id, occurred_at) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) "
+            "ON CONFLICT DO NOTHING",
+            [f.venue for f in provisional], [f.fill_id for f in provisional], [f.status for f in provisional],
+            [f.event_id for f in provisional], [f.occurred_at for f in provisional],
+        )
     strategies = [strategy_of(f.client_order_id) for f in fills]
     inserted = await conn.fetch(
         "INSERT INTO journal_fills (venue, fill_id, event_id, account, order_id, client_order_id, instrument_id, "
         "outcome, side, quantity, price, fee, status, is_taker, executed_at, occurred_at, origin, strategy_name, raw) "
         "SELECT v, f, e, a, o, c, i, oc, s, q, p, fe, st, t, x, oa, og, sn, r::jsonb FROM unnest("
         "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
-        "$10::numeric[], $11::numeric[], $12::numeric[], $13::text[], $14::boolean[], $15::timestamptz[], "
+        "$10::text[]::numeric[], $11::text[]::numeric[], $12::text[]::numeric[], $13::text[], $14::boolean[], $15::timestamptz[], "
         "$16::timestamptz[], $17::text[], $18::text[], $19::text[]) AS u(v, f, e, a, o, c, i, oc, s, q, p, fe, st, t, "
         "x, oa, og, sn, r) ON CONFLICT (venue, fill_id) DO NOTHING RETURNING venue, fill_id",
         [f.venue for f in fills], [f.fill_id for f in fills], [f.event_id for f in fills], [f.account for f in fills],
         [f.order_id for f in fills], [f.client_order_id for f in fills], [f.instrument_id for f in fills],
-        [f.outcome for f in fills], [f.side for f in fills], [f.quantity for f in fills], [f.price for f in fills],
-        [f.fee for f in fills], [f.status for f in fills], [f.is_taker for f in fills],
+        [f.outcome for f in fills], [f.side for f in fills], numeric_texts(f.quantity for f in fills),
+        numeric_texts(f.price for f in fills), numeric_texts(f.fee for f in fills), [f.status for f in fills], [f.is_taker for f in fills],
         [f.executed_at for f in fills], [f.occurred_at for f in fills],
         ["own" if s is not None else "external" for s in strategies], strategies, [_raw(f) for f in fills],
     )
@@ -94,14 +98,15 @@ async def journal_settlements(conn: asyncpg.Connection, settlements: Sequence[Se
         "INSERT INTO journal_settlements (venue, account, instrument_id, event_id, yes_token_id, no_token_id, result, "
         "value, yes_count, no_count, yes_cost, no_cost, revenue, fees, settled_at, occurred_at, raw) "
         "SELECT v, a, i, e, y, n, r, val, yc, nc, ycost, ncost, rev, fe, sa, oa, raw::jsonb FROM unnest("
-        "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[], "
-        "$9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[], "
+        "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]::numeric[], "
+        "$9::text[]::numeric[], $10::text[]::numeric[], $11::text[]::numeric[], $12::text[]::numeric[], "
+        "$13::text[]::numeric[], $14::text[]::numeric[], "
         "$15::timestamptz[], $16::timestamptz[], $17::text[]) AS u(v, a, i, e, y, n, r, val, yc, nc, ycost, ncost, rev, "
         "fe, sa, oa, raw) ON CONFLICT (venue, account, instrument_id) DO NOTHING RETURNING venue, account, instrument_id",
         [x.venue for x in s], [x.account for x in s], [x.instrument_id for x in s], [x.event_id for x in s],
-        [x.yes_token_id for x in s], [x.no_token_id for x in s], [x.result for x in s], [x.value for x in s],
-        [x.yes_count for x in s], [x.no_count for x in s], [x.yes_cost for x in s], [x.no_cost for x in s],
-        [x.revenue for x in s], [x.fees for x in s], [x.settled_at for x in s], [x.occurred_at for x in s],
+        [x.yes_token_id for x in s], [x.no_token_id for x in s], [x.result for x in s], numeric_texts(x.value for x in s),
+        numeric_texts(x.yes_count for x in s), numeric_texts(x.no_count for x in s), numeric_texts(x.yes_cost for x in s),
+        numeric_texts(x.no_cost for x in s), numeric_texts(x.revenue for x in s), numeric_texts(x.fees for x in s), [x.settled_at for x in s], [x.occurred_at for x in s],
         [_raw(x) for x in s],
     )
     new = {(r["venue"], r["account"], r["instrument_id"]) for r in rows}

@@ -17,15 +17,21 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 
 
-async def take_snapshot(service: Service) -> None:
+# Until some venue has reported its cash, net liquidation would be the positions alone and the
+# chart would start with a cliff; so the first snapshot waits for a balance, asking this often.
+WAIT_FOR_CASH_SECONDS = 10.0
+
+
+async def take_snapshot(service: Service) -> bool:
     """Refresh the cash from the venues (best effort: without an answer the stored balances
-    stand), then store the totals as of now, to the second."""
+    stand), then store the totals as of now, to the second. False when no venue's cash is known
+    yet (nothing stored)."""
     assert service.pool is not None
     try:
         reply = await service.bus.request(GATEWAY_BALANCES.subject(), BalancesRequest(),
                                           timeout=GATEWAY_REPLY_TIMEOUT_SECONDS)
     except BusError as exc:
-        log.warning("balances unavailable; the snapshot uses the stored ones", error=str(exc))
+        log.info("balances unavailable; the snapshot uses the stored ones", error=str(exc))
         reply = None
     if reply is not None and reply.errors:
         log.warning("some venues sent no balance; their stored one stands",
@@ -34,18 +40,26 @@ async def take_snapshot(service: Service) -> None:
         if reply is not None:
             await record_balances(conn, reply.balances)
         totals, _ = await portfolio_totals(conn)
+        if totals.cash is None:
+            return False
         await insert_portfolio_snapshot(conn, utcnow().replace(microsecond=0), totals)
+    return True
 
 
 def snapshot_portfolio_task(service: Service, interval_seconds: float) -> Callable[[], Awaitable[None]]:
-    """A background task for `service.background`: a snapshot now, then one every interval."""
+    """A background task for `service.background`: a snapshot now (as soon as a venue's cash is
+    known), then one every interval."""
 
     async def snapshot_portfolio() -> None:
         while not service.stopping.is_set():
-            await take_snapshot(service)
+            stored = await take_snapshot(service)
+            if not stored:
+                log.info("no venue balance yet; the portfolio snapshot waits for one")
             try:
                 # Waiting on `stopping`, not sleeping: a stop ends the wait at once.
-                await asyncio.wait_for(service.stopping.wait(), timeout=interval_seconds)
+                await asyncio.wait_for(service.stopping.wait(),
+                                       timeout=interval_seconds if stored else min(interval_seconds,
+                                                                                   WAIT_FOR_CASH_SECONDS))
             except TimeoutError:
                 pass
 

@@ -1,7 +1,7 @@
 -- The ledger's journal (append-only: rows are inserted, never updated or deleted) and the book
 -- derived from it (positions, recomputable from the journal at any time).
 
--- One row per (venue, fill id): the first copy that arrived. Later statuses of a Polymarket trade
+-- One row per (venue, fill id): the first copy that arrived. The statuses of a Polymarket trade
 -- are facts of their own (journal_fill_statuses); a FAILED one adds a reversal, never an edit.
 CREATE TABLE journal_fills (
     venue            text        NOT NULL,
