@@ -35,6 +35,7 @@ from shared.contracts.events import (
     ReconciliationCompleted,
     RiskStateChanged,
     SettlementRecorded,
+    VenueConnectivity,
 )
 from shared.contracts.gateway import (
     BalancesReply,
@@ -61,6 +62,26 @@ from shared.contracts.ledger import (
     PositionRequest,
     PositionsPage,
     PositionsQuery,
+)
+from shared.contracts.reconciler import (
+    AdoptionReply,
+    AdoptionRequest,
+    DeleteMappingRequest,
+    ImportedMarketsReply,
+    ImportedMarketsRequest,
+    MappingReply,
+    MappingsReply,
+    MappingsRequest,
+    OperatorActionReply,
+    OperatorActionRequest,
+    OverviewReply,
+    OverviewRequest,
+    PutMappingRequest,
+    ReconcileReply,
+    ReconcileRequest,
+    ReconciliationRequest,
+    ReconciliationsPage,
+    ReconciliationsQuery,
 )
 
 EventT = TypeVar("EventT", bound=Message)
@@ -270,6 +291,10 @@ RECONCILIATIONS: Final = EventChannel(
     "evt.reconciliations", "a finished reconciliation run", ReconciliationCompleted,
     publishers=(RECONCILER,), consumers=(RISK, NOTIFIER),
 )
+VENUE_CONNECTIVITY: Final = EventChannel(
+    "evt.venue_connectivity.{venue}", "the gateway lost or regained a venue", VenueConnectivity,
+    publishers=(EXCHANGE_GATEWAY,), consumers=(RECONCILER,),
+)
 DEAD_LETTERS: Final = EventChannel(
     "dlq.{original_subject}", "a message a consumer gave up on, with the reason", DeadLetter,
     publishers=SERVICES, consumers=(), stream=DEAD_LETTER_STREAM,
@@ -318,6 +343,47 @@ LEDGER_PORTFOLIO_HISTORY: Final = RpcChannel(
     "rpc.ledger.portfolio_history", "portfolio snapshots in a time window", PortfolioHistoryRequest,
     PortfolioHistoryReply, answerers=(LEDGER,), askers=(API_GATEWAY,),
 )
+LEDGER_IMPORTED_MARKETS: Final = RpcChannel(
+    "rpc.ledger.imported_markets", "external ids of the markets `trueup import` loaded", ImportedMarketsRequest,
+    ImportedMarketsReply, answerers=(LEDGER,), askers=(RECONCILER,),
+)
+# Only the reconciler books adjustments, on an operator's adopt action (audit-logged there).
+LEDGER_ADOPT: Final = RpcChannel(
+    "rpc.ledger.adopt", "book a venue holding into the ledger as an external adjustment", AdoptionRequest,
+    AdoptionReply, answerers=(LEDGER,), askers=(RECONCILER,),
+)
+RECONCILER_MAPPINGS: Final = RpcChannel(
+    "rpc.reconciler.mappings", "instrument mappings (all, or one market's)", MappingsRequest, MappingsReply,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
+RECONCILER_PUT_MAPPING: Final = RpcChannel(
+    "rpc.reconciler.put_mapping", "create or replace a market's mapping", PutMappingRequest, MappingReply,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
+RECONCILER_DELETE_MAPPING: Final = RpcChannel(
+    "rpc.reconciler.delete_mapping", "remove a market's mapping", DeleteMappingRequest, MappingReply,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
+RECONCILER_RECONCILE: Final = RpcChannel(
+    "rpc.reconciler.reconcile", "run a reconciliation now and return it", ReconcileRequest, ReconcileReply,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
+RECONCILER_RUNS: Final = RpcChannel(
+    "rpc.reconciler.runs", "past reconciliation runs, newest first", ReconciliationsQuery, ReconciliationsPage,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
+RECONCILER_RUN: Final = RpcChannel(
+    "rpc.reconciler.run", "one past run with its items", ReconciliationRequest, ReconcileReply,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
+RECONCILER_OVERVIEW: Final = RpcChannel(
+    "rpc.reconciler.overview", "internal, external and their reconciliation now", OverviewRequest, OverviewReply,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
+RECONCILER_ACTION: Final = RpcChannel(
+    "rpc.reconciler.action", "an operator's acknowledge, adopt or map", OperatorActionRequest, OperatorActionReply,
+    answerers=(RECONCILER,), askers=(API_GATEWAY,),
+)
 HEALTH: Final = RpcChannel(
     "rpc.health.{service}", "a service's health; each service answers its own", HealthRequest, HealthReply,
     answerers=SERVICES, askers=(API_GATEWAY,),
@@ -325,9 +391,11 @@ HEALTH: Final = RpcChannel(
 
 EVENT_CHANNELS: Final[tuple[EventChannel[Any], ...]] = (
     FILLS, ORDER_UPDATES, EXTERNAL_SNAPSHOTS, BALANCES, MARKS, SETTLEMENTS, ALERTS, RISK_STATE, RECONCILIATIONS,
-    DEAD_LETTERS,
+    VENUE_CONNECTIVITY, DEAD_LETTERS,
 )
 RPC_CHANNELS: Final[tuple[RpcChannel[Any, Any], ...]] = (
     GATEWAY_POSITIONS, GATEWAY_BALANCES, GATEWAY_FILLS_PAGE, GATEWAY_ORDER_LOOKUP, GATEWAY_PLACE_ORDER,
-    GATEWAY_CANCEL_ORDER, LEDGER_POSITIONS, LEDGER_POSITION, LEDGER_SUMMARY, LEDGER_PORTFOLIO_HISTORY, HEALTH,
+    GATEWAY_CANCEL_ORDER, LEDGER_POSITIONS, LEDGER_POSITION, LEDGER_SUMMARY, LEDGER_PORTFOLIO_HISTORY,
+    LEDGER_IMPORTED_MARKETS, LEDGER_ADOPT, RECONCILER_MAPPINGS, RECONCILER_PUT_MAPPING, RECONCILER_DELETE_MAPPING,
+    RECONCILER_RECONCILE, RECONCILER_RUNS, RECONCILER_RUN, RECONCILER_OVERVIEW, RECONCILER_ACTION, HEALTH,
 )

@@ -155,26 +155,53 @@ class RiskStateChanged(Message):
     actor: str
 
 
+# orphaned: held at the venue, absent from the ledger; ghost: in the ledger, not at the venue;
+# drift: both, in different quantities (or cost basis beyond the tolerance).
+ReconciliationDifference = Literal["orphaned", "ghost", "drift"]
+ReconciliationTrigger = Literal["startup", "schedule", "on_demand", "reconnect"]
+
+
 class ReconciliationItem(BaseModel):
+    """One (venue, instrument, outcome): the ledger's open quantity beside the venue's."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     venue: Venue
     instrument_id: str
     outcome: Outcome
-    internal_quantity: Quantity | None = None
-    external_quantity: Quantity | None = None
-    diff_quantity: Quantity | None = None
+    market_id: str | None = Field(default=None, description="the mapped market; None: no mapping (unknown_mapping)")
+    title: str | None = None
+    internal_quantity: Quantity = Field(description="the ledger's open quantity (0 when it holds none)")
+    external_quantity: Quantity | None = Field(default=None, description="the venue's; None when the venue's "
+                                                                         "snapshot failed (api_error)")
+    internal_cost_basis: Money | None = None
+    external_cost_basis: Money | None = None
+    diff_quantity: Quantity | None = Field(default=None, description="external - internal")
+    diff_cost_basis: Money | None = Field(default=None, description="external - internal, where both have one")
     status: ReconciliationStatus
+    difference: ReconciliationDifference | None = None
     reason: str
+    acknowledged: bool = Field(default=False, description="an operator marked this difference as known")
 
 
 class ReconciliationCompleted(Message):
     run_id: str
-    trigger: Literal["startup", "schedule", "on_demand"]
+    trigger: ReconciliationTrigger
     started_at: datetime
     finished_at: datetime
+    snapshot_time: datetime
     summary: dict[ReconciliationStatus, int]
     items: tuple[ReconciliationItem, ...] = ()
+
+
+class VenueConnectivity(Message):
+    """The exchange-gateway lost or regained a venue (its feeds failing, then polling again): a
+    reconnect is when fills may have been missed, so the reconciler runs."""
+
+    venue: Venue
+    connected: bool
+    since: datetime
+    reason: str
 
 
 class DeadLetter(Message):
