@@ -96,6 +96,17 @@ def test_operator_settings_reach_only_their_service() -> None:
     assert all("DISCORD_WEBHOOK_URL" not in env for env in e.values())
 
 
+def test_the_ledger_snapshots_every_minute_unless_the_operator_says_otherwise() -> None:
+    # A demo session's Portfolio chart gains a point a minute instead of one an hour.
+    e = envs()
+    assert e["ledger"]["PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS"] == "60"
+    assert all("PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS" not in env for n, env in e.items() if n != "ledger")
+    operator = {**PARENT, "PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS": "5"}
+    chosen = {name: launcher.service_env(name, operator, STACK) for name in launcher.SERVICES}
+    assert chosen["ledger"]["PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS"] == "5"
+    assert all("PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS" not in env for n, env in chosen.items() if n != "ledger")
+
+
 def test_sim_gets_public_half_ports_and_scenario(tmp_path: Path) -> None:
     env = launcher.sim_env(PARENT, STACK, tmp_path)
     assert env["SIM_KALSHI_PUBLIC_KEY_FILE"] == "/creds/kalshi.pub.pem"

@@ -8,6 +8,7 @@ $TRUEUP_SCREENSHOT_DIR) for a human to look at: KPI cards, the net-value chart, 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
@@ -26,7 +27,16 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 EXTRA_CLOSED = 52  # with the demo's two closed: more than a page (50) of closed positions
 # Columns: market, venue, outcome, qty, avg entry, mark, cost basis, market value, unrealized, realized,
 # strategy, origin, status, opened.
-MARKET, VENUE, OUTCOME, QTY, AVG, MARK, COST, VALUE, UNREALIZED, REALIZED, STRATEGY, ORIGIN, STATUS = range(13)
+MARKET, VENUE, OUTCOME, QTY, AVG, MARK, COST, VALUE, UNREALIZED, REALIZED, STRATEGY, ORIGIN, STATUS, OPENED = range(14)
+# The holdings page's time style (en-US here), on this page too: "9:03:20 PM", "Nov 29, 9:03 PM".
+TIME = r"\d{1,2}:\d{2}:\d{2} [AP]M"
+DAY_TIME = r"[A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2} [AP]M"
+CPI = "KXCPI-26FEB-T0.3"
+
+
+def spaced(text: str | None) -> str:
+    """ICU puts a narrow space before AM/PM and thin ones around a range's dash; a trader reads spaces."""
+    return re.sub("[\u202f\u2009\u00a0]", " ", text or "")
 
 
 async def row_ids(page) -> list[str]:
@@ -47,13 +57,16 @@ async def test_portfolio_page_reads_like_a_trader_expects(nats_users, provision_
     await provision_bus(namespace)
     async with ledger_responders(nats_users["ledger"], namespace, database_factory("trueup_ledger_ui")) as pool:
         await seed_demo_book(pool, NOW)
+        # A market the venue has not named yet.
+        await pool.execute("UPDATE instruments SET title = NULL WHERE instrument_id = $1", CPI)
         for i in range(EXTRA_CLOSED):
             await add_position(pool, f"old-{i:02}", instrument_id=f"KXOLD-{i:02}", quantity=D(0), cost_basis=D(0),
                                opened_at=NOW - timedelta(days=30, hours=i), closed_at=NOW - timedelta(days=20))
         async with api_gateway(nats_users, namespace) as client, async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM,
                                                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
+            page = await context.new_page()
             # No CDN: every request the page makes stays on the API's origin.
             requested: list[str] = []
             page.on("request", lambda request: requested.append(request.url))
@@ -77,9 +90,14 @@ async def test_portfolio_page_reads_like_a_trader_expects(nats_users, provision_
             assert await kpi("unrealized_pnl").get_attribute("class") == "kpi-value loss"
             assert "1 without a mark" in await page.locator('[data-kpi="total_market_value"] .kpi-note').text_content()
 
-            # The net-value chart, from the 48 hourly snapshots.
+            # The net-value chart, from the 48 hourly snapshots: its range names the first day once
+            # per day, its legend the latest point; times read as on the holdings page.
             await page.locator("#net-chart canvas").first.wait_for(timeout=10000)
             assert await page.locator("#chart-empty").is_hidden()
+            assert re.fullmatch(f"{DAY_TIME} – {DAY_TIME}", spaced(await page.locator("#chart-range").text_content()))
+            legend_time = spaced(await page.locator(".u-legend .u-series").first.locator(".u-value").text_content())
+            assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, " + TIME, legend_time), legend_time
+            assert re.fullmatch(f"as of {TIME}", spaced(await page.locator("#portfolio-status").text_content()))
 
             # Open positions, newest first; titles lead, the long Polymarket condition id is shortened.
             await rows_become(page, ["p-cpi", "p-rain", "p-fed", "p-lakers"])
@@ -95,7 +113,15 @@ async def test_portfolio_page_reads_like_a_trader_expects(nats_users, provision_
             assert lakers[MARKET].startswith("Will the Lakers make the playoffs?")
             assert POLY_CONDITION not in lakers[MARKET] and f"{POLY_CONDITION[:4]}…{POLY_CONDITION[-4:]}" in lakers[MARKET]
             assert (lakers[AVG], lakers[MARK], lakers[QTY]) == ("0.453", "0.41", "250.5")
-            assert (await page.locator('tr[data-position="p-cpi"] td').all_text_contents())[MARK] == "—"
+            cpi = page.locator('tr[data-position="p-cpi"] td')
+            assert (await cpi.all_text_contents())[MARK] == "—"
+            # No title yet: the ticker stands in its place, as an id (not as a made-up title), once.
+            untitled = cpi.nth(MARKET).locator(".market-title.untitled")
+            assert await untitled.locator("code").text_content() == CPI
+            assert await cpi.nth(MARKET).locator("code").count() == 1
+            assert "untitled" not in (await cpi.nth(MARKET).text_content())
+            assert await untitled.locator("code").evaluate("c => getComputedStyle(c).fontFamily") == "monospace"
+            assert re.fullmatch(DAY_TIME, spaced((await cpi.all_text_contents())[OPENED]))
             # Numbers are right-aligned.
             for column in (QTY, AVG, MARK, COST, VALUE, UNREALIZED, REALIZED):
                 cell = page.locator('tr[data-position="p-fed"] td').nth(column)

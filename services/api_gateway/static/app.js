@@ -1,5 +1,11 @@
 // The UI shell: plain ES module, no build step, no CDN. Later views add their own modules.
 
+import { formatDateTime, formatTime } from "./format.js";
+
+// A check's value that is a moment (a service's start, a feed's last poll) reads like every other
+// time in the UI; anything else is shown as the service sent it.
+const ISO_MOMENT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
 function cell(text) {
   const td = document.createElement("td");
   td.textContent = text; // textContent, never innerHTML: service text is not trusted markup
@@ -16,7 +22,8 @@ function detailCell(detail) {
       const name = document.createElement("span");
       name.className = "check-name";
       name.textContent = `${check}: `;
-      line.append(name, value);
+      line.append(name, typeof value === "string" && ISO_MOMENT.test(value)
+        ? formatDateTime(value, { seconds: true }) : value);
       return line;
     }),
   );
@@ -46,7 +53,7 @@ export async function refreshHealth() {
       return row;
     }),
   );
-  document.getElementById("health-updated").textContent = new Date().toLocaleTimeString();
+  document.getElementById("health-updated").textContent = formatTime(new Date());
 }
 
 // Pages: a section per page (`data-page`), picked by the URL's hash (#portfolio); holdings by

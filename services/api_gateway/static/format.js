@@ -1,16 +1,30 @@
-// How every page shows numbers and ids. The API sends money, prices and quantities as decimal
-// strings; they are rounded here as decimal digits (BigInt), never through a binary float, so
-// what a trader reads is the venue's number rounded half away from zero — not 8852.259999.
+// How every page shows numbers, times and ids. The API sends money, prices and quantities as
+// decimal strings; they are rounded here as decimal digits (BigInt), never through a binary float,
+// so what a trader reads is the venue's number rounded half away from zero — not 8852.259999.
 
 const MINUS = "\u2212"; // a real minus sign: a hyphen is easy to miss in a column of money
 const DASH = "—";
 
+// Every finite form a Decimal's string can take: "12.305", "-0", ".5", "0E-14", "1.5E+3".
+// NaN and Infinity are no amount. An exponent this large is no amount either (and would make
+// BigInt work for seconds); a zero is zero whatever its exponent.
+const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+const MAX_SCALE = 1000;
+
 // "-12.305" -> { negative: true, units: 12305n, scale: 3 }; null when it is not a decimal.
 function parse(text) {
-  const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(String(text ?? "").trim());
+  const match = DECIMAL.exec(String(text ?? "").trim());
   if (!match || (match[2] === "" && !match[3])) return null;
   const fraction = match[3] ?? "";
-  return { negative: match[1] === "-", units: BigInt((match[2] || "0") + fraction), scale: fraction.length };
+  let units = BigInt((match[2] || "0") + fraction);
+  if (units === 0n) return { negative: false, units, scale: 0 }; // "-0", "0E-14": plain zero
+  let scale = fraction.length - Number(match[4] ?? 0);
+  if (Math.abs(scale) > MAX_SCALE) return null;
+  if (scale < 0) {
+    units *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  return { negative: match[1] === "-", units, scale };
 }
 
 // Multiply by 10^places exactly (moves the decimal point): dollars -> cents.
@@ -110,4 +124,101 @@ export function idWithCopy(id) {
   });
   wrap.append(code, button);
   return wrap;
+}
+
+/** A market's name where a trader looks first: its title, and under it the id (`detailId`, the
+ * instrument's own `id` unless given). Until the venue has named the market, the instrument id
+ * stands in the title's place — shown as an id (monospace, shortened when long, copyable), never
+ * dressed up as a title — and is not repeated beneath it. */
+export function marketLabel({ title, id, detailId = id }) {
+  const box = document.createElement("div");
+  const head = document.createElement("div");
+  head.className = "market-title";
+  // textContent, never innerHTML: titles come from the venues.
+  if (title) {
+    head.textContent = title;
+    box.append(head, idWithCopy(detailId));
+    return box;
+  }
+  head.classList.add("untitled");
+  head.title = "the venue has not named this market yet";
+  head.append(idWithCopy(id));
+  box.append(head);
+  if (detailId && detailId !== id) box.append(idWithCopy(detailId));
+  return box;
+}
+
+// ---- times ----------------------------------------------------------------------------------
+// One style on every page, the one the holdings page has always shown (toLocaleTimeString): the
+// browser's locale and time zone, "9:03:20 PM" (or "21:03:20" where the locale reads 24-hour).
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+const TIME = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", second: "2-digit" });
+const TIME_MINUTES = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const DATE_PARTS = { month: "short", day: "numeric" };
+const WITH_YEAR = { ...DATE_PARTS, year: "numeric" };
+const MONTH = new Intl.DateTimeFormat(undefined, { month: "short", year: "numeric" });
+const formats = new Map();
+
+function dateFormat(options) {
+  const key = JSON.stringify(options);
+  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat(undefined, options));
+  return formats.get(key);
+}
+
+// An ISO string (the API's), a Date or epoch milliseconds; null when it is no moment.
+function toDate(at) {
+  if (at == null || at === "") return null;
+  const date = at instanceof Date ? at : new Date(at);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+// The day's parts; the year only when it is not this one ("Nov 29", "Dec 3, 2025").
+function dayParts(dates) {
+  const year = new Date().getFullYear();
+  return dates.every((d) => d.getFullYear() === year) ? DATE_PARTS : WITH_YEAR;
+}
+
+function timeParts(seconds) {
+  return seconds ? { hour: "numeric", minute: "2-digit", second: "2-digit" } : { hour: "numeric", minute: "2-digit" };
+}
+
+/** A moment of today, to the second: "9:03:20 PM". */
+export function formatTime(at) {
+  const date = toDate(at);
+  return date ? TIME.format(date) : DASH;
+}
+
+/** A moment on any day: "Nov 29, 9:03 PM"; `seconds` for "Nov 29, 9:03:20 PM". */
+export function formatDateTime(at, { seconds = false } = {}) {
+  const date = toDate(at);
+  return date ? dateFormat({ ...dayParts([date]), ...timeParts(seconds) }).format(date) : DASH;
+}
+
+/** From one moment to another without repeating their day: "Nov 29, 9:01 – 9:05 PM",
+ * "Nov 27, 9:00 PM – Nov 29, 9:05 PM"; to the second when both fall in the same minute. */
+export function formatTimeRange(from, to) {
+  const [start, end] = [toDate(from), toDate(to)];
+  if (!start || !end) return DASH;
+  const sameMinute = Math.floor(start / MINUTE) === Math.floor(end / MINUTE);
+  return dateFormat({ ...dayParts([start, end]), ...timeParts(sameMinute) }).formatRange(start, end);
+}
+
+/** Labels for a time axis whose ticks are `stepMs` apart, readable from seconds to years: the
+ * time of day for steps under a day (with seconds under a minute) and the day beneath the first
+ * tick and wherever it changes ("9:00 PM\nNov 29"); days ("Nov 29") for longer steps; months
+ * ("Nov 2026") from a month on. */
+export function formatTimeTicks(stamps, stepMs) {
+  const dates = stamps.map((at) => new Date(at));
+  if (stepMs >= 28 * DAY) return dates.map((d) => MONTH.format(d));
+  const day = dateFormat(dayParts(dates));
+  if (stepMs >= DAY) return dates.map((d) => day.format(d));
+  const time = stepMs < MINUTE ? TIME : TIME_MINUTES;
+  return dates.map((d, i) => {
+    const label = time.format(d);
+    const today = day.format(d);
+    return i === 0 || today !== day.format(dates[i - 1]) ? `${label}\n${today}` : label;
+  });
 }

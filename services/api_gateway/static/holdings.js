@@ -1,7 +1,7 @@
 // Actual holdings per venue, from GET /api/positions/external. Numbers arrive as decimal strings
 // and are only formatted here (format.js): the browser never does arithmetic on money.
 
-import { formatContracts, formatPrice, formatUsd, idWithCopy, shortId, signClass } from "/static/format.js";
+import { formatContracts, formatPrice, formatTime, formatUsd, marketLabel, shortId, signClass } from "/static/format.js";
 
 const VENUES = { kalshi: "Kalshi", polymarket: "Polymarket" };
 
@@ -19,18 +19,13 @@ function money(text, { signed = false } = {}) {
 }
 
 function marketCell(position) {
-  const box = document.createElement("div");
-  const title = document.createElement("div");
-  title.className = "market-title";
-  title.textContent = position.title || "(untitled market)";
-  box.append(title, idWithCopy(position.instrument_id));
-  return cell(box, "market");
+  return cell(marketLabel({ title: position.title, id: position.instrument_id }), "market");
 }
 
 function markCell(venue, position) {
   if (position.valuation_source === "mark") {
     const td = cell(formatPrice(venue, position.mark_price), "num");
-    td.title = `mid of the book at ${new Date(position.mark_as_of).toLocaleTimeString()}`;
+    td.title = `mid of the book at ${formatTime(position.mark_as_of)}`;
     return td;
   }
   if (position.valuation_source === "venue") {
@@ -136,7 +131,7 @@ export async function loadHoldings(refresh = false) {
     const venue = article.dataset.venue;
     renderVenue(article, venue, external[venue], external.errors?.[venue]);
   }
-  status.textContent = `as of ${new Date(external.snapshot_time).toLocaleTimeString()}`;
+  status.textContent = `as of ${formatTime(external.snapshot_time)}`;
 }
 
 venueArticles();

@@ -4,14 +4,23 @@
 // into floats, to place points on the screen (its labels show the original strings).
 
 import uPlot from "/static/vendor/uPlot.esm.js";
-import { formatContracts, formatPrice, formatUsd, idWithCopy, signClass } from "/static/format.js";
+import {
+  formatContracts, formatDateTime, formatPrice, formatTime, formatTimeRange, formatTimeTicks, formatUsd, marketLabel,
+  signClass,
+} from "/static/format.js";
 
 const PAGE_SIZE = 50;
 const VENUES = { kalshi: "Kalshi", polymarket: "Polymarket" };
-const SHORT_TIME = new Intl.DateTimeFormat(undefined,
-  { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 // Axis ticks only (never an amount a trader reads as a fact): whole dollars are enough.
 const AXIS_USD = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+// Steps between time ticks (seconds), whole seconds up: uPlot's own list goes down to
+// milliseconds, which labels a short history ":02.500".
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE,
+  HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY,
+  30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY, 365 * DAY]; // uPlot reads 30-day multiples as calendar months
 
 const section = document.getElementById("portfolio-section");
 const view = { status: "open", orderBy: "opened_at", asc: false, offset: 0 };
@@ -72,11 +81,10 @@ function renderChart(snapshots) {
   const enough = snapshots.length >= 2;
   empty.hidden = enough;
   box.hidden = !enough;
-  $("chart-range").textContent = enough
-    ? `${SHORT_TIME.format(new Date(snapshots[0].snapshot_at))} – ${SHORT_TIME.format(new Date(snapshots.at(-1).snapshot_at))}`
-    : "";
+  $("chart-range").textContent = enough ? formatTimeRange(snapshots[0].snapshot_at, snapshots.at(-1).snapshot_at) : "";
   if (!enough) {
-    empty.textContent = `Not enough history for a chart yet: the ledger stores a snapshot every hour `
+    // The interval is the ledger's setting (an hour by default, a minute under `make run`).
+    empty.textContent = `Not enough history for a chart yet: the ledger stores a snapshot at a regular interval `
       + `(${snapshots.length} so far).`;
     chart?.destroy();
     chart = null;
@@ -91,14 +99,17 @@ function renderChart(snapshots) {
     width: Math.max(box.clientWidth, 320),
     height: 260,
     legend: { show: true },
+    // Room on the right for half of the last time label ("9:18:42 PM"), which uPlot centres on its tick.
+    padding: [null, 45, null, null],
     cursor: { points: { size: 7 } },
     scales: { x: { time: true } },
     axes: [
-      { stroke: "#6b7280", grid: { stroke: "#eef0f3" } },
+      { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, space: 90, incrs: TIME_STEPS,
+        values: (u, ticks, axisIdx, space, step) => formatTimeTicks(ticks.map((t) => t * 1000), step * 1000) },
       { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, size: 80, values: (u, ticks) => ticks.map((v) => AXIS_USD.format(v)) },
     ],
     series: [
-      { label: "Time", value: (u, ts, seriesIdx, i) => SHORT_TIME.format(new Date(times[i ?? last] * 1000)) },
+      { label: "Time", value: (u, ts, seriesIdx, i) => formatDateTime(times[i ?? last] * 1000, { seconds: true }) },
       { label: "Net liquidation", stroke: "#2563eb", width: 2, fill: "rgba(37, 99, 235, .08)",
         value: (u, v, seriesIdx, i) => labelAt(i) },
     ],
@@ -114,12 +125,8 @@ window.addEventListener("resize", () => {
 // ---- positions table ------------------------------------------------------------------------
 
 function marketCell(position) {
-  const box = document.createElement("div");
-  const title = document.createElement("div");
-  title.className = "market-title";
-  title.textContent = position.title || "(untitled market)";
-  box.append(title, idWithCopy(position.market_id));
-  return cell(box, "market");
+  // Under the title, the market (a Polymarket condition id); untitled, the instrument leads.
+  return cell(marketLabel({ title: position.title, id: position.instrument_id, detailId: position.market_id }), "market");
 }
 
 function markCell(position) {
@@ -129,22 +136,22 @@ function markCell(position) {
     return td;
   }
   const td = cell(formatPrice(position.venue, position.mark_price), "num");
-  if (position.mark_as_of) td.title = `marked at ${new Date(position.mark_as_of).toLocaleString()}`;
+  if (position.mark_as_of) td.title = `marked at ${formatDateTime(position.mark_as_of, { seconds: true })}`;
   return td;
 }
 
 function statusCell(position) {
   const td = cell(position.status, `status status-${position.status}`);
   if (position.settlement_result) td.textContent = `settled ${position.settlement_result}`;
-  if (position.closed_at) td.title = `closed ${new Date(position.closed_at).toLocaleString()}`;
+  if (position.closed_at) td.title = `closed ${formatDateTime(position.closed_at, { seconds: true })}`;
   return td;
 }
 
 function positionRow(position) {
   const row = document.createElement("tr");
   row.dataset.position = position.id;
-  const opened = cell(SHORT_TIME.format(new Date(position.opened_at)), "time");
-  opened.title = position.opened_at;
+  const opened = cell(formatDateTime(position.opened_at), "time");
+  opened.title = formatDateTime(position.opened_at, { seconds: true });
   row.append(
     marketCell(position),
     cell(VENUES[position.venue] ?? position.venue),
@@ -214,7 +221,7 @@ async function loadPortfolio() {
     renderChart(history.snapshots);
     renderPositions(page);
     error.hidden = true;
-    status.textContent = `as of ${new Date(summary.as_of).toLocaleTimeString()}`;
+    status.textContent = `as of ${formatTime(summary.as_of)}`;
   } catch (err) {
     error.hidden = false;
     error.textContent = err.message;
