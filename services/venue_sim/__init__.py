@@ -21,6 +21,9 @@ Admin API (not a venue protocol, no auth), under /_sim on every host:
   POST   /_sim/kalshi/markets/{t}/settle      {"result":"yes|no", "expiration_value"?}
   POST   /_sim/kalshi/fills/malformed         {} or {"row": {...}}: a garbage fill row, listed verbatim
   POST   /_sim/polymarket/trades/malformed    {} or {"row": {...}}: a garbage /data/trades row, served verbatim
+  POST   /_sim/polymarket/transfers           {"asset","size" (signed),"avg_price"?}: outcome tokens moved
+                                              into or out of the wallet, not a trade (/positions changes,
+                                              the trade history does not)
   /_sim/polymarket/...                        see handlers/polymarket_admin.py
 In tests use tests.support.venue_sim.running_sim().
 """

@@ -12,7 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from services.venue_sim.adapters.wire_json import plain
-from services.venue_sim.domain.polymarket import Book, InjectedTradeRow, Market, Order, PolymarketExchange, Trade
+from services.venue_sim.domain.polymarket import (
+    Book,
+    InjectedTradeRow,
+    Market,
+    Order,
+    PolymarketExchange,
+    Trade,
+    Transfer,
+)
 from services.venue_sim.domain.polymarket_math import percent
 from services.venue_sim.domain.polymarket_queries import Holding
 
@@ -204,6 +212,15 @@ def clob_trade_row(ex: PolymarketExchange, t: Trade) -> dict[str, Any]:
         "transaction_hash": ex.transaction_hash(t),
         "trader_side": t.trader_side,
         "maker_orders": [maker_order],
+    }
+
+
+def transfer_row(ex: PolymarketExchange, t: Transfer) -> dict[str, Any]:
+    """The admin answer to a transfer: what moved, and the token's holding now (decimal strings)."""
+    held = ex.position(t.token_id)
+    return {
+        "asset": t.token_id, "size": plain(t.size), "avg_price": plain(t.avg_price), "at_ms": t.at_ms,
+        "position": {"size": plain(held.size), "avg_price": plain(held.avg_price)},
     }
 
 

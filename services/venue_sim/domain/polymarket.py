@@ -7,6 +7,10 @@ Model choices (documented because a reconciler depends on them):
 - Positions and the USDC balance are *folded from trades* in match order, skipping trades
   whose status is FAILED. A FAILED trade therefore reverses its position effect the moment the
   clock passes its confirmation time, with no background task.
+- Positions also fold *transfers*: outcome tokens (ERC-1155) moved into or out of the wallet
+  without a trade (sent from or to another wallet; a split or merge looks the same to a holder).
+  The Data API, which reads the chain, counts them; the CLOB, which lists trades, never shows
+  them; they move no USDC. So /positions can hold a size the trade history does not explain.
 - Trade status is a function of the clock: MATCHED until `mined_after_ms`, then MINED until
   `confirmed_after_ms`, then CONFIRMED; a deterministic `failed_share` of trades (by trade-id
   hash) go MATCHED -> RETRYING -> FAILED instead.
@@ -32,6 +36,7 @@ from services.venue_sim.domain.polymarket_math import (
     from_units,
     is_on_tick,
     order_price_and_size,
+    to_units,
 )
 
 Side = Literal["BUY", "SELL"]
@@ -166,6 +171,21 @@ class Trade:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """Outcome tokens moved into (`size` > 0) or out of (`size` < 0) the wallet, not a trade.
+
+    `avg_price`: what shares received are valued at (the Data API's avgPrice blends it in); for a
+    transfer out, the holding's average they left at (the rest keep it).
+    """
+
+    seq: int
+    token_id: str
+    size: Decimal
+    avg_price: Decimal
+    at_ms: int
+
+
+@dataclass(frozen=True)
 class InjectedTradeRow:
     """A raw CLOB `/data/trades` row put there by the admin API (e.g. a malformed one).
 
@@ -195,6 +215,10 @@ def _hex_id(*parts: object) -> str:
     return "0x" + hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()
 
 
+def _event_ms(event: Trade | Transfer) -> int:
+    return event.match_ms if isinstance(event, Trade) else event.at_ms
+
+
 class PolymarketExchange:
     def __init__(self, config: PolymarketSimConfig, clock: Clock) -> None:
         self.config = config
@@ -205,6 +229,7 @@ class PolymarketExchange:
         self.orders: dict[str, Order] = {}
         self.trades: list[Trade] = []
         self.injected_trade_rows: list[InjectedTradeRow] = []
+        self.transfers: list[Transfer] = []
         self.starting_collateral = ZERO
         self._seq = 0
         self._failed_per_10k = int(Decimal(str(config.failed_share)) * 10_000)
@@ -249,6 +274,37 @@ class PolymarketExchange:
         trade = self._new_trade(token_id, side, size, price, when, "TAKER", "", _hex_id("ext", self._seq), "")
         trade.will_fail = will_fail
         return trade
+
+    def record_transfer(
+        self, token_id: str, size: Decimal, avg_price: Decimal | None = None, at_ms: int | None = None,
+    ) -> Transfer:
+        """Tokens moved into (`size` > 0) or out of (`size` < 0) the wallet without a trade.
+
+        A transfer in is valued at `avg_price`, by default the holding's average or, when
+        nothing is held, the token's current price. A transfer out takes no price and can move
+        at most what is held at `at_ms` (default now).
+        """
+        self.market_of(token_id)
+        if not size.is_finite() or size == 0:
+            raise ValueError("size must be a non-zero number of shares")
+        to_units(size)  # outcome tokens have 6 decimals on-chain
+        when = self.clock.now_ms() if at_ms is None else at_ms
+        held = self._position_at(token_id, when)
+        if size > 0:
+            if avg_price is None:
+                avg_price = held.avg_price if held.size > 0 else self.current_price(token_id)
+            if not avg_price.is_finite() or not 0 <= avg_price <= 1:
+                raise ValueError("avg_price must be between 0 and 1")
+        else:
+            if avg_price is not None:
+                raise ValueError("avg_price is for a transfer in; shares leave at the holding's average")
+            if -size > held.size:
+                raise ValueError(f"cannot transfer out {-size}; position is {held.size}")
+            avg_price = held.avg_price
+        self._seq += 1
+        transfer = Transfer(self._seq, token_id, size, avg_price, when)
+        self.transfers.append(transfer)
+        return transfer
 
     def inject_trade_row(self, row: dict[str, Any]) -> InjectedTradeRow:
         """Append `row` to our CLOB trades as is; `match_time`/`last_update` default to now.
@@ -332,19 +388,22 @@ class PolymarketExchange:
         return [t for t in self.trades if self.trade_status(t) != "FAILED"]
 
     def positions(self) -> dict[str, PositionState]:
-        """Every token this account ever traded, folded from non-FAILED trades in match order."""
-        states: dict[str, PositionState] = {}
-        for trade in sorted(self.effective_trades(), key=lambda t: (t.match_ms, t.seq)):
-            state = states.setdefault(trade.token_id, PositionState())
-            # A sale can outlive the FAILED purchase it was funded by; it can only sell what the
-            # fold still holds, so clamp rather than go short (Polymarket has no short shares).
-            size = min(trade.size, state.size) if trade.side == "SELL" else trade.size
-            if size > 0:
-                state.apply(trade.side, size, trade.price)
-        return states
+        """Every token this account ever traded or had transferred, folded from non-FAILED trades
+        and transfers in time order."""
+        return self._fold()
 
     def position(self, token_id: str) -> PositionState:
         return self.positions().get(token_id, PositionState())
+
+    def holding_times(self) -> dict[str, tuple[int, int]]:
+        """(first, last) ms of each token's non-FAILED trades and transfers."""
+        times: dict[str, tuple[int, int]] = {}
+        events = [(t.token_id, t.match_ms) for t in self.effective_trades()]
+        events += [(t.token_id, t.at_ms) for t in self.transfers]
+        for token_id, at_ms in events:
+            first, last = times.get(token_id, (at_ms, at_ms))
+            times[token_id] = (min(first, at_ms), max(last, at_ms))
+        return times
 
     def collateral(self) -> Decimal:
         cash = self.starting_collateral
@@ -488,6 +547,34 @@ class PolymarketExchange:
 
     # ---- internals -----------------------------------------------------------------------
 
+    def _fold(self, until_ms: int | None = None) -> dict[str, PositionState]:
+        """Holdings from the non-FAILED trades and the transfers (those dated at or before
+        `until_ms` when given), in time order."""
+        events: list[Trade | Transfer] = [*self.effective_trades(), *self.transfers]
+        if until_ms is not None:
+            events = [e for e in events if _event_ms(e) <= until_ms]
+        states: dict[str, PositionState] = {}
+        for event in sorted(events, key=lambda e: (_event_ms(e), e.seq)):
+            state = states.setdefault(event.token_id, PositionState())
+            if isinstance(event, Transfer):
+                if event.size > 0:
+                    state.transfer_in(event.size, event.avg_price)
+                elif state.size > 0:
+                    # Like a SELL below: only what the fold still holds can leave.
+                    state.transfer_out(min(-event.size, state.size))
+                continue
+            # A sale can outlive the FAILED purchase it was funded by; it can only sell what the
+            # fold still holds, so clamp rather than go short (Polymarket has no short shares).
+            size = min(event.size, state.size) if event.side == "SELL" else event.size
+            if size > 0:
+                state.apply(event.side, size, event.price)
+        return states
+
+    def _position_at(self, token_id: str, at_ms: int) -> PositionState:
+        """The holding once everything dated at or before `at_ms` happened: what a transfer
+        dated then can move."""
+        return self._fold(at_ms).get(token_id, PositionState())
+
     def _takeable(self, token_id: str, side: Side, limit: Decimal) -> list[Level]:
         book = self.books[token_id]
         if side == "BUY":
@@ -568,6 +655,10 @@ class PolymarketExchange:
                 for t in self.trades
             ],
             "injected_trade_rows": [i.row for i in self.injected_trade_rows],
+            "transfers": [
+                {"asset": t.token_id, "size": str(t.size), "avg_price": str(t.avg_price), "at_ms": t.at_ms}
+                for t in self.transfers
+            ],
             "markets": [
                 {"condition_id": m.condition_id, "question": m.question, "slug": m.slug,
                  "resolved": m.winner_index is not None,

@@ -56,7 +56,7 @@ def is_on_tick(price: Decimal, tick: Decimal) -> bool:
 
 @dataclass
 class PositionState:
-    """One outcome token's holding, folded from fills in match order."""
+    """One outcome token's holding, folded from fills (and transfers) in time order."""
 
     size: Decimal = ZERO
     avg_price: Decimal = ZERO
@@ -75,6 +75,22 @@ class PositionState:
             raise ValueError(f"cannot sell {size}; only {self.size} held")
         # Selling realises PnL against the average entry and leaves the average unchanged.
         self.realized_pnl += (price - self.avg_price) * size
+        self.size -= size
+        if self.size == 0:
+            self.avg_price = ZERO
+
+    def transfer_in(self, size: Decimal, avg_price: Decimal) -> None:
+        """Shares received without a trade, valued at `avg_price`: blended into the average, but
+        not a purchase (`total_bought` unchanged)."""
+        new_size = self.size + size
+        cost = self.avg_price * self.size + avg_price * size
+        self.avg_price = (cost / new_size).quantize(AVG_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        self.size = new_size
+
+    def transfer_out(self, size: Decimal) -> None:
+        """Shares sent away without a trade: nothing realised, the rest keep their average."""
+        if size > self.size:
+            raise ValueError(f"cannot transfer out {size}; only {self.size} held")
         self.size -= size
         if self.size == 0:
             self.avg_price = ZERO

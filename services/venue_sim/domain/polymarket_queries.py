@@ -33,7 +33,8 @@ Params = Mapping[str, str]
 
 @dataclass(frozen=True)
 class Holding:
-    """One token this account has traded, with the values the Data API derives from it."""
+    """One token this account has traded or had transferred, with the values the Data API
+    derives from it."""
 
     token_id: str
     market: Market
@@ -81,16 +82,14 @@ class Holding:
 
 def holdings(ex: PolymarketExchange) -> dict[str, Holding]:
     states = ex.positions()
-    times: dict[str, list[int]] = {}
-    for trade in ex.effective_trades():
-        times.setdefault(trade.token_id, []).append(trade.match_ms)
+    times = ex.holding_times()
     out = {}
     for token_id, state in states.items():
         market = ex.market_of(token_id)
         other = states.get(market.other(token_id).token_id)
         mergeable = state.size > 0 and other is not None and other.size > 0
         out[token_id] = Holding(token_id, market, state, ex.current_price(token_id), mergeable,
-                                min(times[token_id]), max(times[token_id]))
+                                *times[token_id])
     return out
 
 

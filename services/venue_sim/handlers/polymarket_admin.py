@@ -1,8 +1,12 @@
-"""`/_sim/polymarket/...` (no auth, not a venue protocol): inject outside trades and malformed
-trade rows, fill resting orders, resolve markets, inspect the state.
+"""`/_sim/polymarket/...` (no auth, not a venue protocol): inject outside trades, token transfers
+and malformed trade rows, fill resting orders, resolve markets, inspect the state.
 
-  GET  /state                          the account, orders, trades and markets
+  GET  /state                          the account, orders, trades, transfers and markets
   POST /external-trades                {"asset","side":"BUY|SELL","size","price"[,"will_fail"]}
+  POST /transfers                      {"asset","size"[,"avg_price"]}: outcome tokens moved into
+                                       (size > 0) or out of (size < 0) the wallet, not a trade:
+                                       /positions changes, the trade history does not -> what
+                                       moved and {"position": {"size","avg_price"}}
   POST /trades/malformed               {} or {"row": {...}}: a raw /data/trades row -> {"id"}
   POST /orders/{order_id}/fill         {"size"}: someone takes our resting order
   POST /markets/{condition_id}/resolve {"winner": "<outcome label>"}
@@ -65,6 +69,20 @@ def polymarket_admin_router(sim: Simulator) -> Router:
             return error_response(str(error), 400)
         return json_response(wire.clob_trade_row(ex, trade), 201)
 
+    @post("/transfers", status_code=201)
+    async def transfer(request: Request) -> Response[bytes]:
+        body = await _object_body(request)
+        ex = sim.polymarket
+        avg_price = _decimal(body, "avg_price") if body.get("avg_price") is not None else None
+        try:
+            moved = ex.record_transfer(str(body.get("asset") or body.get("token_id") or ""),
+                                       _decimal(body, "size"), avg_price)
+        except KeyError:
+            return error_response("unknown asset", 404)
+        except ValueError as error:
+            return error_response(str(error), 400)
+        return json_response(wire.transfer_row(ex, moved), 201)
+
     @post("/trades/malformed", status_code=201)
     async def malformed_trade(request: Request) -> Response[bytes]:
         """A row the CLOB serves among our trades exactly as given; by default, real-looking
@@ -112,6 +130,6 @@ def polymarket_admin_router(sim: Simulator) -> Router:
 
     return Router(
         path="/_sim/polymarket",
-        route_handlers=[state, external_trade, malformed_trade, fill_order, resolve],
+        route_handlers=[state, external_trade, transfer, malformed_trade, fill_order, resolve],
         exception_handlers=EXCEPTION_HANDLERS,
     )

@@ -3,18 +3,26 @@
 
 Kalshi demo (seeded; same seed -> same ids, prices, times), aligned with polymarket_demo.py:
 
-| Kalshi market                | position | Polymarket leg                                   |
-|------------------------------|----------|--------------------------------------------------|
-| KXPRESPERSON-28-JVAN         | +900     | will-jd-vance-win-the-2028-us-presidential-election (YES 1500) |
-| KXPRESPERSON-28-GNEW         | -150     | will-gavin-newsom-win-... (NO 600); ORPHAN: bought by hand, client_order_id "" |
-| KXFEDDECISION-26DEC-C25      | +500     | fed-decreases-interest-rates-by-25-bps-after-december-2026-meeting (YES 800) |
-| KXFEDDECISION-26DEC-H0       | -200     | no-change-in-fed-interest-rates-after-december-2026-meeting (closed) |
-| KXSB-27-KC                   | -250     | will-the-kansas-city-chiefs-win-super-bowl-lxi (YES 400) |
-| KXHIGHNY-26DEC01-B45         | +75      | none: a Kalshi-only weather market (no mapping)   |
-| KXBTCMAXY-26-150000          | flat     | will-bitcoin-reach-150000-by-december-31-2026 (dust) |
-| KXCPIYOY-26OCT-T3.0          | settled  | will-us-cpi-inflation-be-above-3pt0-for-october-2026 (NO 300, resolved No); Kalshi held +120 YES, settled NO (a settlement row) |
+| Kalshi market           | position | Polymarket leg              | its /positions        | case            |
+|-------------------------|----------|-----------------------------|-----------------------|-----------------|
+| KXPRESPERSON-28-JVAN    | +900     | Vance 2028                  | YES 1500              |                 |
+| KXPRESPERSON-28-GNEW    | -150     | Newsom 2028                 | none (NO 600 traded)  | GHOST           |
+| KXFEDDECISION-26DEC-C25 | +500     | Fed 25 bps cut, Dec 2026    | YES 650 (800 traded)  | DRIFT           |
+| KXFEDDECISION-26DEC-H0  | -200     | Fed no change, Dec 2026     | NO 150 (never traded) | ORPHAN          |
+| KXSB-27-KC              | -250     | Chiefs win Super Bowl LXI   | YES 400               |                 |
+| KXHIGHNY-26DEC01-B45    | +75      | none (Kalshi-only weather)  | -                     | UNKNOWN MAPPING |
+| KXBTCMAXY-26-150000     | flat     | Bitcoin $150k in 2026       | YES 0.42 (dust)       |                 |
+| KXCPIYOY-26OCT-T3.0     | settled  | US CPI above 3.0%, Oct 2026 | NO 300, resolved No   |                 |
 
-Bot-made orders carry client_order_id "trueup-demo-<n>"; the orphan's orders have "".
+The Polymarket legs' slugs and outcomes are in polymarket_demo.py. KXCPIYOY-26OCT-T3.0: Kalshi
+held +120 YES, settled NO (a settlement row). Every Kalshi position is its fills' net (the fills
+feed lists them all), so a fills-fed ledger agrees with Kalshi everywhere. The deliberate
+differences from the trade history are Polymarket token transfers (polymarket_demo.TRANSFERS;
+no trade history shows them): ORPHAN (held at the venue, never traded), GHOST (traded, then all
+transferred out), DRIFT (partly transferred out). KXHIGHNY has no cross-venue mapping by design:
+the UNKNOWN MAPPING case.
+
+Bot-made orders carry client_order_id "trueup-demo-<n>"; GNEW's were made by hand ("").
 One resting bot order: KXFEDDECISION-26DEC-C25 bid 50 @ 0.6000 GTC. 267 fills over 30 days
 (three pages at limit=100).
 """
@@ -47,7 +55,7 @@ class DemoMarket:
     target: int  # final signed position (+YES / -NO)
     fills: int  # fills in the history
     rules_primary: str
-    by_hand: bool = False  # traded outside the bot (the ledger's orphan)
+    by_hand: bool = False  # traded outside the bot (client_order_id ""; still in the fills feed)
 
 
 # One winner per election, meeting, season and temperature bracket (mutually exclusive); the

@@ -2,10 +2,11 @@
 
 Events (the Kalshi leg, where there is one, is the same real-world question):
 - 2028 US presidential election: "Will JD Vance win ...?" YES 1500 (Kalshi counterpart),
-  "Will Gavin Newsom win ...?" NO 600 — bought by hand on the website, so the bot's ledger
-  does not know it.
-- Fed decision, December 2026 (a negative-risk event): "25 bps cut" YES 800; "No change" was
-  bought and fully sold (a CLOSED position in /v2/positions).
+  "Will Gavin Newsom win ...?" NO 600 bought by hand on the website (its trades are in the
+  account's history all the same), then all 600 transferred out: the GHOST below.
+- Fed decision, December 2026 (a negative-risk event): "25 bps cut" YES 800 bought, 150 of them
+  transferred out (the DRIFT below); "No change" YES was bought and fully sold (a CLOSED
+  position in /v2/positions), and 150 "No change" NO were transferred in (the ORPHAN below).
 - Super Bowl LXI: "Will the Kansas City Chiefs win?" YES 400, plus one recent 10-share buy
   whose settlement FAILED (visible in /data/trades, absent from positions).
 - No Kalshi counterpart: "Will Taylor Swift release a new studio album in 2026?" YES 250.
@@ -17,6 +18,19 @@ Events (the Kalshi leg, where there is one, is the same real-world question):
 
 History trades are forced to settle CONFIRMED (except the one FAILED buy) so the positions
 above do not depend on `failed_share`. Roughly 240 trades: three CLOB pages of 100.
+
+Deliberate differences between the trade history (all a fills-fed ledger can know) and the Data
+API's /positions ("venue"): ERC-1155 transfers, not trades (TRANSFERS), 3 days, 36 h and 18 h ago,
+after every history trade. The orphan's shares came in valued at 0.68; those that left keep the
+holding's average.
+
+| case   | token                                                                  | traded | venue | transfer    |
+|--------|------------------------------------------------------------------------|--------|-------|-------------|
+| ORPHAN | no-change-in-fed-interest-rates-after-december-2026-meeting NO         | 0      | 150   | +150 @ 0.68 |
+| GHOST  | will-gavin-newsom-win-the-2028-us-presidential-election NO             | 600    | 0     | -600        |
+| DRIFT  | fed-decreases-interest-rates-by-25-bps-after-december-2026-meeting YES | 800    | 650   | -150        |
+
+Every other holding's /positions size is its trades' net.
 """
 
 from __future__ import annotations
@@ -77,7 +91,7 @@ MARKETS = (
                "2026-11-12", Decimal("0.38"), winner="No"),
 )
 
-# (market slug, outcome, final size, number of history trades, buy price anchor)
+# (market slug, outcome, shares the trades net to, number of history trades, buy price anchor)
 HOLDINGS = (
     ("will-jd-vance-win-the-2028-us-presidential-election", "Yes", Decimal("1500"), 60, Decimal("0.31")),
     ("will-gavin-newsom-win-the-2028-us-presidential-election", "No", Decimal("600"), 24, Decimal("0.80")),
@@ -87,6 +101,16 @@ HOLDINGS = (
     ("will-taylor-swift-release-a-new-studio-album-in-2026", "Yes", Decimal("250"), 30, Decimal("0.37")),
     ("will-bitcoin-reach-150000-by-december-31-2026", "Yes", Decimal("0.42"), 20, Decimal("0.21")),
     ("will-us-cpi-inflation-be-above-3pt0-for-october-2026", "No", Decimal("300"), 12, Decimal("0.62")),
+)
+
+
+# (market slug, outcome, signed shares, avg price of shares received, how long ago)
+TRANSFERS = (
+    ("no-change-in-fed-interest-rates-after-december-2026-meeting", "No", Decimal("150"), Decimal("0.68"),
+     3 * DAY_MS),
+    ("will-gavin-newsom-win-the-2028-us-presidential-election", "No", Decimal("-600"), None, 36 * HOUR_MS),
+    ("fed-decreases-interest-rates-by-25-bps-after-december-2026-meeting", "Yes", Decimal("-150"), None,
+     18 * HOUR_MS),
 )
 
 
@@ -127,8 +151,10 @@ def load_polymarket_demo(exchange: PolymarketExchange, seed: int) -> None:
     for m in MARKETS:
         if m.winner is not None:
             exchange.resolve_market(condition_id_for(m.slug), m.winner)
-    # Leave about 2,500 USDC free whatever the history cost.
+    # Leave about 2,500 USDC free whatever the history cost (transfers move no USDC).
     exchange.set_collateral(Decimal("2500") - (exchange.collateral() - exchange.starting_collateral))
+    for slug, outcome, size, avg_price, ago_ms in TRANSFERS:
+        exchange.record_transfer(token_id_for(slug, outcome), size, avg_price, at_ms=now - ago_ms)
     _orphan_order(exchange, token_id_for(MARKETS[0].slug, "Yes"), now)
 
 
