@@ -132,6 +132,8 @@ SERVICE_SETTINGS = frozenset({
     "FEED_STALL_SECONDS", "MARK_INTERVAL_SECONDS", "HTTP_TIMEOUT_SECONDS", "VENUE_READ_DEADLINE_SECONDS",
     # ledger
     "INGEST_BATCH_MAX_MESSAGES", "INGEST_BATCH_MAX_WAIT_SECONDS", "PORTFOLIO_SNAPSHOT_INTERVAL_SECONDS",
+    # reconciler
+    "RECONCILE_INTERVAL_SECONDS", "RECONCILE_DUST_TOLERANCE",
     # The notifier's alert delivery is not built yet: until it is, every service refuses these
     # rather than let an operator believe alerts are going out.
     "DISCORD_WEBHOOK_URL", "SLACK_WEBHOOK_URL", "ALERT_WEBHOOK_URL",

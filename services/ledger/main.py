@@ -7,6 +7,7 @@ from pathlib import Path
 from services.ledger.handlers.ingest import ingest_fills, ingest_settlements
 from services.ledger.handlers.portfolio_snapshots import snapshot_portfolio_task
 from services.ledger.handlers.queries import answer_queries
+from services.ledger.handlers.reconciler_queries import answer_reconciler
 from services.ledger.handlers.venue_facts import ingest_balances, ingest_marks, mirror_venue_snapshots
 from services.ledger.settings import LedgerSettings
 from shared.chassis import Service, run_service
@@ -36,6 +37,7 @@ def build() -> Service:
     service.bus.consume_batches(BALANCES, with_pool(ingest_balances), **batches)
     service.bus.consume_batches(EXTERNAL_SNAPSHOTS, with_pool(mirror_venue_snapshots), **batches)
     answer_queries(service)
+    answer_reconciler(service)
     service.background(snapshot_portfolio_task(service, settings.portfolio_snapshot_interval_seconds))
     return service
 

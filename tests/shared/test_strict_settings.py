@@ -10,6 +10,7 @@ import pytest
 from services.api_gateway.settings import ApiSettings
 from services.exchange_gateway.settings import GatewaySettings
 from services.ledger.settings import LedgerSettings
+from services.reconciler.settings import ReconcilerSettings
 from services.venue_sim.config import SimSettings
 from shared.settings import (
     RESERVED_PREFIXES,
@@ -26,7 +27,8 @@ TOKEN = "t" * 40
 
 
 def test_the_list_of_service_settings_is_the_union_of_every_settings_class():
-    specific = (env_names(ApiSettings) | env_names(GatewaySettings) | env_names(LedgerSettings)) - BASE
+    specific = (env_names(ApiSettings) | env_names(GatewaySettings) | env_names(LedgerSettings)
+                | env_names(ReconcilerSettings)) - BASE
     unreserved = {name for name in specific if not name.startswith(RESERVED_PREFIXES)}
     not_built_yet = {"DISCORD_WEBHOOK_URL", "SLACK_WEBHOOK_URL", "ALERT_WEBHOOK_URL"}
     assert SERVICE_SETTINGS == unreserved | not_built_yet

@@ -75,6 +75,7 @@ async def test_page_shows_both_venues_readably_and_refreshes(nats_users, databas
                 link = await asyncio.to_thread(mint_login_link, stack.api, stack.token)
                 await page.goto(link)
                 assert page.url == stack.api + "/"
+                await page.click('nav a[data-page="holdings"]')  # the overview is the home page
                 kalshi = page.locator('article[data-venue="kalshi"]')
                 poly = page.locator('article[data-venue="polymarket"]')
                 kalshi_rows, poly_rows = kalshi.locator("tbody tr"), poly.locator("tbody tr")

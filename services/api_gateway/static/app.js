@@ -56,11 +56,11 @@ export async function refreshHealth() {
   document.getElementById("health-updated").textContent = formatTime(new Date());
 }
 
-// Pages: a section per page (`data-page`), picked by the URL's hash (#portfolio); holdings by
-// default. Sections without `data-page` (services) show on every page.
+// Pages: a section per page (`data-page`), picked by the URL's hash (#portfolio); the overview
+// (ledger vs venues) by default: it is the home page. Sections without `data-page` (services) show on every page.
 function currentPage() {
   const page = location.hash.slice(1);
-  return document.querySelector(`section[data-page="${CSS.escape(page)}"]`) ? page : "holdings";
+  return document.querySelector(`section[data-page="${CSS.escape(page)}"]`) ? page : "overview";
 }
 
 function showPage() {

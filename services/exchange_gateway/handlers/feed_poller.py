@@ -7,6 +7,8 @@ in one transaction. A crash in between re-publishes the same ids; it can never s
 one unreadable row never holds back the rows around it.
 
 Every poll's outcome goes to the feed's `FeedHealth`, which the gateway's health check reports.
+The fills feed also tells the bus when its venue is lost and regained (`VenueConnectivity`, on
+transitions only; see `domain.venue_connectivity`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from services.exchange_gateway.adapters.venue import FillsPage, SettlementsPage,
 from services.exchange_gateway.domain.feed_checkpoint import FeedCheckpoint, incremental_min_ts
 from services.exchange_gateway.domain.feed_health import FeedHealth
 from services.exchange_gateway.domain.quarantine import RejectedRow, quarantine_alert
+from services.exchange_gateway.domain.venue_connectivity import VenueLink
 from shared.bus import Bus
 from shared.contracts import Fill, Message, SettlementRecorded, utcnow
-from shared.contracts.channels import ALERTS, FILLS, SETTLEMENTS, EventSubject
+from shared.contracts.channels import ALERTS, FILLS, SETTLEMENTS, VENUE_CONNECTIVITY, EventSubject
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -44,11 +47,13 @@ class Feed:
     subject: EventSubject[Any]
     fetch_page: Callable[[str | None, datetime | None, int], Awaitable[Page]]
     time_of: Callable[[Any], datetime]
+    # Whether this feed's polls stand for reaching the venue at all (one feed per venue does).
+    tells_connectivity: bool = False
 
 
 def fills_feed(client: VenueClient) -> Feed:
     return Feed("fills", FILLS.subject(venue=client.venue), client.fetch_fills_page,
-                _fill_time)
+                _fill_time, tells_connectivity=True)
 
 
 def settlements_feed(client: VenueClient) -> Feed:
@@ -73,10 +78,12 @@ class FeedPoller:
         self.bus = bus
         self.interval = interval_seconds
         self.health = health or FeedHealth(venue, feed.name, utcnow())
+        self.link = VenueLink(venue) if feed.tells_connectivity else None
 
     async def run_forever(self) -> None:
         await self._count_quarantined()
         while True:
+            started = utcnow()
             try:
                 await self.poll_once()
             except VenueError as exc:
@@ -84,6 +91,9 @@ class FeedPoller:
                 # the feed's health turns degraded if this lasts past the stall threshold.
                 self.health.poll_failed(str(exc))
                 log.warning("feed poll failed", venue=self.venue, feed=self.feed.name, error=str(exc))
+                await self._tell_connectivity(False, utcnow(), f"{self.feed.name} poll failed: {exc}")
+            else:
+                await self._tell_connectivity(True, started, f"{self.feed.name} polled successfully again")
             await asyncio.sleep(self.interval)
 
     async def poll_once(self) -> int:
@@ -145,6 +155,22 @@ class FeedPoller:
             await self.store.quarantine(self.venue, row, alert.event_id)
             log.error("venue row quarantined", venue=self.venue, feed=self.feed.name, row_key=row.key,
                       error=row.error, alert_id=alert.event_id)
+
+    async def _tell_connectivity(self, connected: bool, at: datetime, reason: str) -> None:
+        if self.link is None:
+            return
+        event = self.link.observe(connected, at, reason)
+        if event is None:
+            return
+        try:
+            await self.bus.publish(VENUE_CONNECTIVITY.subject(venue=self.venue), event)
+        except Exception as exc:  # the feed goes on; the transition stays pending for the next poll
+            log.warning("venue connectivity not published; retrying next poll", venue=self.venue,
+                        connected=connected, error=str(exc))
+            return
+        self.link.published(event)
+        log.info("venue connectivity changed", venue=self.venue, connected=connected,
+                 since=event.since.isoformat(), reason=event.reason)
 
     async def _count_quarantined(self) -> None:
         """From the database, not a counter: the count survives restarts and covers every replica."""

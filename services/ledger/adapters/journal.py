@@ -118,3 +118,10 @@ async def journal_settlements(conn: asyncpg.Connection, settlements: Sequence[Se
             seen.add(key)
             fresh.append(settlement)
     return fresh
+
+
+async def journaled_fill(conn: asyncpg.Connection, venue: str, fill_id: str) -> asyncpg.Record | None:
+    """The journal's copy of one fill, if it holds one."""
+    return await conn.fetchrow(
+        "SELECT venue, fill_id, instrument_id, outcome, side, quantity, price, raw FROM journal_fills "
+        "WHERE venue = $1 AND fill_id = $2", venue, fill_id)

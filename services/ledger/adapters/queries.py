@@ -6,6 +6,8 @@ Every amount comes back from `numeric` as a Decimal and stays one; sums are done
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,3 +125,16 @@ async def insert_portfolio_snapshot(conn: Connection, at: datetime, totals: Port
             VALUES ($1, {placeholders}) ON CONFLICT (snapshot_at) DO NOTHING""",
         at, *(getattr(totals, name) for name in _TOTAL_FIELDS),
     )
+
+
+async def latest_imported_external_ids(conn: Connection, keys: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(market_id, description, external_ids) of each market's latest imported record whose
+    `external_ids` name one of `keys` (with a value): a later file's ids replace an earlier one's."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (r.market_id) r.market_id, r.description, r.external_ids
+            FROM import_records r JOIN imports i USING (import_id)
+            WHERE jsonb_typeof(r.external_ids) = 'object' AND jsonb_strip_nulls(r.external_ids) ?| $1::text[]
+            ORDER BY r.market_id, i.imported_at DESC, i.import_id DESC""",
+        list(keys),
+    )
+    return [(r["market_id"], r["description"], json.loads(r["external_ids"])) for r in rows]

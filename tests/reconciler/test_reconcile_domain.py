@@ -1,0 +1,418 @@
+"""The reconciler's pure domain: statuses, differences, markets, tolerance and alert dedup."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.reconciler.domain.alerts import alert_changes, difference_key, fingerprint
+from services.reconciler.domain.reconcile import Holding, VenueSide, reconcile
+from shared.contracts.events import ReconciliationItem
+from shared.contracts.reconciler import ExternalIds, InstrumentMapping, ReconciliationRun
+
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+D = Decimal
+SEVERITY = {"match": 0, "unknown_mapping": 1, "mismatch": 2, "api_error": 3}
+
+
+def mapping(market_id: str, title: str | None = None, **ids: str) -> InstrumentMapping:
+    return InstrumentMapping(market_id=market_id, external_ids=ExternalIds(**ids), title=title, source="operator",
+                             updated_at=T0, updated_by="test")
+
+
+def k(instrument: str, outcome: str, quantity: str, cost: str | None = None, **extra) -> Holding:
+    return Holding("kalshi", instrument, outcome, D(quantity), None if cost is None else D(cost), **extra)
+
+
+def p(instrument: str, outcome: str, quantity: str, cost: str | None = None, **extra) -> Holding:
+    return Holding("polymarket", instrument, outcome, D(quantity), None if cost is None else D(cost), **extra)
+
+
+def side(venue: str, *holdings: Holding, complete: bool = True, error: str | None = None) -> VenueSide:
+    return VenueSide(venue, complete, error, tuple(holdings))
+
+
+def run(internal=(), external=(), mappings=(), *, venues=None, tolerance="0", **options) -> ReconciliationRun:
+    """`external` holdings go to complete snapshots of both venues unless `venues` is given."""
+    if venues is None:
+        venues = {venue: side(venue, *(h for h in external if h.venue == venue)) for venue in ("kalshi", "polymarket")}
+    return reconcile(internal, venues, mappings, tolerance=D(tolerance), acknowledged=options.pop("acknowledged", ()),
+                     run_id="r1", trigger="on_demand", started_at=T0, finished_at=T0, snapshot_time=T0, **options)
+
+
+def all_items(result: ReconciliationRun) -> list[ReconciliationItem]:
+    return [i for m in result.by_market_id.values() for i in m.items] + list(result.unmapped)
+
+
+def only(result: ReconciliationRun, venue: str, instrument: str, outcome: str) -> ReconciliationItem:
+    found = [i for i in all_items(result) if difference_key(i) == (venue, instrument, outcome)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+MAPPED = [mapping("FED-DEC", title="Fed cuts in December", kalshi_market_ticker="KXFED-DEC",
+                  poly_asset_yes="111", poly_asset_no="222")]
+
+
+# ---- one item per status and difference ---------------------------------------------------------
+
+def test_equal_holdings_match():
+    result = run([k("KXFED-DEC", "yes", "100")], [k("KXFED-DEC", "yes", "100.00")], MAPPED)
+    item = only(result, "kalshi", "KXFED-DEC", "yes")
+    assert (item.status, item.difference, item.diff_quantity, item.market_id) == ("match", None, 0, "FED-DEC")
+    assert item.title == "Fed cuts in December"
+    assert item.reason == "Kalshi and the ledger both hold 100 YES."
+
+
+def test_venue_only_holding_is_orphaned():
+    item = only(run([], [k("KXFED-DEC", "no", "150")], MAPPED), "kalshi", "KXFED-DEC", "no")
+    assert (item.status, item.difference) == ("mismatch", "orphaned")
+    assert (item.internal_quantity, item.external_quantity, item.diff_quantity) == (0, 150, 150)
+    assert item.reason.startswith("Kalshi holds 150 NO, the ledger 0: a trade the ledger never saw")
+
+
+def test_ledger_only_holding_is_a_ghost():
+    item = only(run([p("111", "yes", "40.5")], [], MAPPED), "polymarket", "111", "yes")
+    assert (item.status, item.difference, item.diff_quantity) == ("mismatch", "ghost", D("-40.5"))
+    assert item.reason.startswith("The ledger holds 40.5 YES, Polymarket 0")
+
+
+@pytest.mark.parametrize(("ledger", "venue", "diff", "words"), [
+    ("100", "150", "50", "the venue has 50 more"),
+    ("150", "100", "-50", "the ledger has 50 more"),
+])
+def test_both_holding_different_quantities_is_drift(ledger, venue, diff, words):
+    result = run([k("KXFED-DEC", "yes", ledger)], [k("KXFED-DEC", "yes", venue)], MAPPED)
+    item = only(result, "kalshi", "KXFED-DEC", "yes")
+    assert (item.status, item.difference, item.diff_quantity) == ("mismatch", "drift", D(diff))
+    assert item.reason.startswith(f"Kalshi holds {venue} YES, the ledger {ledger}: {words}")
+
+
+def test_kalshi_yes_in_the_ledger_against_no_at_the_venue_is_a_ghost_and_an_orphan():
+    result = run([k("KXFED-DEC", "yes", "100")], [k("KXFED-DEC", "no", "50")], MAPPED)
+    assert only(result, "kalshi", "KXFED-DEC", "yes").difference == "ghost"
+    assert only(result, "kalshi", "KXFED-DEC", "no").difference == "orphaned"
+
+
+def test_unmapped_instrument_is_unknown_mapping_with_both_quantities_and_how_to_fix():
+    result = run([k("KXRAIN", "yes", "10")], [k("KXRAIN", "yes", "25")], MAPPED)
+    item = only(result, "kalshi", "KXRAIN", "yes")
+    assert (item.status, item.market_id, item.internal_quantity, item.external_quantity) == (
+        "unknown_mapping", None, 10, 25)
+    assert item.difference == "drift"  # shown, but only mapped items are mismatches
+    assert "No mapping covers Kalshi ticker KXRAIN" in item.reason and "kalshi_market_ticker" in item.reason
+    assert result.unmapped == (item,)
+    assert result.by_market_id == {}
+
+
+def test_import_placeholder_never_maps_even_when_a_mapping_names_it():
+    placeholder = "unmapped:FED-DEC:no"
+    result = run([p(placeholder, "no", "30")], [], [mapping("X", poly_asset_no=placeholder)])
+    item = only(result, "polymarket", placeholder, "no")
+    assert (item.status, item.difference, item.market_id) == ("unknown_mapping", None, None)
+    assert "market FED-DEC without a Polymarket asset id" in item.reason and "poly_asset_no" in item.reason
+
+
+# ---- failed venues ----------------------------------------------------------------------------------
+
+def test_incomplete_venue_is_api_error_never_match_while_the_other_venue_reconciles():
+    venues = {"kalshi": side("kalshi", k("KXFED-DEC", "yes", "100")),
+              "polymarket": side("polymarket", p("111", "yes", "20"), complete=False, error="page 3: HTTP 503")}
+    result = run([k("KXFED-DEC", "yes", "100"), p("111", "yes", "20"), p("222", "no", "5")], mappings=MAPPED,
+                 venues=venues)
+    assert only(result, "kalshi", "KXFED-DEC", "yes").status == "match"
+    for asset, outcome in (("111", "yes"), ("222", "no")):
+        item = only(result, "polymarket", asset, outcome)
+        assert (item.status, item.external_quantity, item.diff_quantity, item.difference) == (
+            "api_error", None, None, None)
+        assert "Polymarket snapshot failed: page 3: HTTP 503" in item.reason
+    assert "the incomplete snapshot listed 20" in only(result, "polymarket", "111", "yes").reason
+    assert result.errors == {"polymarket": "page 3: HTTP 503"}
+    assert result.summary == {"match": 1, "mismatch": 0, "unknown_mapping": 0, "api_error": 2}
+    market = result.by_market_id["FED-DEC"]
+    assert market.status == "api_error"
+    assert set(market.internal) == {"kalshi_yes", "poly_yes", "poly_no"}
+    assert set(market.external) == set(market.diff_contracts) == {"kalshi_yes"}
+
+
+@pytest.mark.parametrize(("venues", "error"), [
+    ({}, "no snapshot of this venue"),
+    ({"kalshi": side("kalshi", complete=False)}, "incomplete snapshot (a page failed)"),
+    ({"kalshi": side("kalshi", error="401 unauthorized")}, "401 unauthorized"),
+])
+def test_a_missing_incomplete_or_erroring_snapshot_is_api_error(venues, error):
+    result = run([k("KXFED-DEC", "yes", "100")], mappings=MAPPED, venues=venues)
+    assert only(result, "kalshi", "KXFED-DEC", "yes").status == "api_error"
+    assert result.errors == {"kalshi": error}
+
+
+def test_api_error_takes_precedence_over_unknown_mapping_and_unknown_mapping_over_mismatch():
+    venues = {"kalshi": side("kalshi", complete=False), "polymarket": side("polymarket", p("999", "yes", "7"))}
+    result = run([k("KXRAIN", "yes", "10")], mappings=MAPPED, venues=venues)
+    assert only(result, "kalshi", "KXRAIN", "yes").status == "api_error"
+    unmapped_orphan = only(result, "polymarket", "999", "yes")
+    assert (unmapped_orphan.status, unmapped_orphan.difference) == ("unknown_mapping", "orphaned")
+    assert [difference_key(i) for i in result.unmapped] == [("kalshi", "KXRAIN", "yes"), ("polymarket", "999", "yes")]
+
+
+# ---- tolerance and cost basis ---------------------------------------------------------------------
+
+def test_default_tolerance_is_exact():
+    item = only(run([k("KXFED-DEC", "yes", "100")], [k("KXFED-DEC", "yes", "100.0001")], MAPPED),
+                "kalshi", "KXFED-DEC", "yes")
+    assert (item.status, item.difference, item.diff_quantity) == ("mismatch", "drift", D("0.0001"))
+
+
+def test_dust_within_the_tolerance_matches_and_says_so():
+    result = run([k("KXFED-DEC", "yes", "100"), p("111", "yes", "0.004")],
+                 [k("KXFED-DEC", "yes", "100.01"), p("222", "no", "0.01")], MAPPED, tolerance="0.01")
+    drifted = only(result, "kalshi", "KXFED-DEC", "yes")
+    assert (drifted.status, drifted.diff_quantity) == ("match", D("0.01"))
+    assert "within the dust tolerance 0.01" in drifted.reason
+    assert only(result, "polymarket", "111", "yes").status == "match"  # a ledger-only crumb
+    assert only(result, "polymarket", "222", "no").status == "match"  # a venue-only crumb
+    beyond = only(run([], [k("KXFED-DEC", "yes", "0.011")], MAPPED, tolerance="0.01"), "kalshi", "KXFED-DEC", "yes")
+    assert (beyond.status, beyond.difference) == ("mismatch", "orphaned")
+
+
+def test_cost_basis_difference_is_reported_but_by_default_does_not_change_the_status():
+    item = only(run([k("KXFED-DEC", "yes", "100", "40")], [k("KXFED-DEC", "yes", "100", "40.02")], MAPPED),
+                "kalshi", "KXFED-DEC", "yes")
+    assert (item.status, item.diff_cost_basis) == ("match", D("0.02"))
+    assert "Cost basis differs by $0.02 (venue $40.02, ledger $40.00)" in item.reason
+
+
+def test_cost_basis_beyond_the_cost_tolerance_is_drift():
+    internal, external = [k("KXFED-DEC", "yes", "100", "40")], [k("KXFED-DEC", "yes", "100", "41.5")]
+    item = only(run(internal, external, MAPPED, cost_tolerance=D("1")), "kalshi", "KXFED-DEC", "yes")
+    assert (item.status, item.difference, item.diff_quantity, item.diff_cost_basis) == (
+        "mismatch", "drift", 0, D("1.5"))
+    assert "cost basis differs by $1.50" in item.reason
+    within = run(internal, external, MAPPED, cost_tolerance=D("1.5"))
+    assert only(within, "kalshi", "KXFED-DEC", "yes").status == "match"
+
+
+def test_cost_basis_is_only_compared_where_both_sides_have_one():
+    item = only(run([k("KXFED-DEC", "yes", "100", "40")], [k("KXFED-DEC", "yes", "100")], MAPPED,
+                    cost_tolerance=D(0)), "kalshi", "KXFED-DEC", "yes")
+    assert (item.status, item.diff_cost_basis) == ("match", None)
+
+
+# ---- acknowledgement, mappings, input shapes ----------------------------------------------------
+
+def test_acknowledged_items_keep_their_status():
+    result = run([], [k("KXFED-DEC", "no", "150"), k("KXRAIN", "yes", "1")], MAPPED,
+                 acknowledged=[("kalshi", "KXFED-DEC", "no")])
+    orphan = only(result, "kalshi", "KXFED-DEC", "no")
+    assert (orphan.status, orphan.difference, orphan.acknowledged) == ("mismatch", "orphaned", True)
+    assert only(result, "kalshi", "KXRAIN", "yes").acknowledged is False
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_two_mappings_claiming_one_instrument_the_first_market_id_wins_and_the_reason_says_so(order):
+    claims = [mapping("b-market", kalshi_market_ticker="KXFED-DEC"),
+              mapping("a-market", kalshi_market_ticker="KXFED-DEC"),
+              mapping("c-market", poly_asset_yes="111"), mapping("c2-market", poly_asset_no="111")]
+    result = run([k("KXFED-DEC", "yes", "5"), p("111", "yes", "3")], [k("KXFED-DEC", "yes", "5"), p("111", "yes", "3")],
+                 claims[::order])
+    ticker = only(result, "kalshi", "KXFED-DEC", "yes")
+    assert (ticker.market_id, ticker.status) == ("a-market", "match")
+    assert "Mapping b-market also claims this instrument; a-market is used (first by market_id)" in ticker.reason
+    asset = only(result, "polymarket", "111", "yes")
+    assert asset.market_id == "c-market" and "c2-market also claims" in asset.reason
+    assert list(result.by_market_id) == ["a-market", "c-market"]
+    assert set(result.by_market_id["c-market"].internal) == {"poly_yes"}
+
+
+def test_asset_ids_map_before_condition_ids_and_a_condition_id_maps_by_outcome():
+    mappings = [mapping("by-condition", poly_condition_id="0xabc"), mapping("by-asset", poly_asset_yes="111")]
+    result = run([], [p("111", "yes", "4", market_hint="0xabc"), p("333", "no", "6", market_hint="0xabc"),
+                      p("444", "yes", "1", market_hint="0xother")], mappings)
+    assert only(result, "polymarket", "111", "yes").market_id == "by-asset"
+    assert only(result, "polymarket", "333", "no").market_id == "by-condition"
+    assert set(result.by_market_id["by-condition"].external) == {"poly_no"}
+    assert only(result, "polymarket", "444", "yes").status == "unknown_mapping"
+
+
+def test_zero_rows_are_not_holdings_and_duplicate_rows_are_summed():
+    result = run([k("KXFED-DEC", "yes", "60", "20"), k("KXFED-DEC", "yes", "40", "15"), k("KXOLD", "no", "0")],
+                 [k("KXFED-DEC", "yes", "100", "35"), k("KXCLOSED", "yes", "0")], MAPPED)
+    assert [difference_key(i) for i in all_items(result)] == [("kalshi", "KXFED-DEC", "yes")]
+    item = only(result, "kalshi", "KXFED-DEC", "yes")
+    assert (item.internal_quantity, item.internal_cost_basis, item.status) == (100, 35, "match")
+
+
+def test_holdings_refuse_floats_and_unknown_venues():
+    with pytest.raises(ValueError, match="quantity"):
+        Holding("kalshi", "KX", "yes", 1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="venue"):
+        Holding("binance", "KX", "yes", D(1))
+    with pytest.raises(ValueError, match="outcome"):
+        Holding("kalshi", "KX", "maybe", D(1))
+    with pytest.raises(ValueError, match="snapshot holds rows"):
+        VenueSide("kalshi", True, None, (p("111", "yes", "1"),))
+
+
+# ---- markets ---------------------------------------------------------------------------------------
+
+def test_a_two_venue_market_has_legs_diffs_and_its_worst_status():
+    internal = [k("KXFED-DEC", "yes", "100", "40"), p("222", "no", "100", "55")]
+    external = [k("KXFED-DEC", "yes", "100", "41"), p("222", "no", "90", "49.5"), p("111", "yes", "2", "1")]
+    market = run(internal, external, MAPPED).by_market_id["FED-DEC"]
+    assert (market.market_id, market.title, market.status) == ("FED-DEC", "Fed cuts in December", "mismatch")
+    assert {leg: (q.quantity, q.cost_basis) for leg, q in market.internal.items()} == {
+        "kalshi_yes": (100, 40), "poly_no": (100, 55), "poly_yes": (0, None)}
+    assert {leg: (q.quantity, q.cost_basis) for leg, q in market.external.items()} == {
+        "kalshi_yes": (100, 41), "poly_no": (90, D("49.5")), "poly_yes": (2, 1)}
+    assert list(market.internal) == ["kalshi_yes", "poly_no", "poly_yes"]
+    assert market.diff_contracts == {"kalshi_yes": 0, "poly_no": -10, "poly_yes": 2}
+    assert market.diff_cost_basis == {"kalshi_yes": 1, "poly_no": D("-5.5")}
+    assert [(i.instrument_id, i.status, i.difference) for i in market.items] == [
+        ("KXFED-DEC", "match", None), ("111", "mismatch", "orphaned"), ("222", "mismatch", "drift")]
+    assert market.reason.startswith("2 of 3 holdings need attention (mismatch).")
+    assert "[poly_no] Polymarket holds 90 NO, the ledger 100" in market.reason
+
+
+def test_a_market_whose_holdings_all_agree_says_so():
+    market = run([k("KXFED-DEC", "no", "3")], [k("KXFED-DEC", "no", "3")], MAPPED).by_market_id["FED-DEC"]
+    assert (market.status, market.reason) == ("match", "Its one holding agrees with the venue.")
+
+
+def test_run_carries_identity_counts_every_status_and_validates_as_the_contract():
+    result = run([k("KXFED-DEC", "yes", "1", "0.5")], [k("KXFED-DEC", "yes", "1", "0.5")], MAPPED)
+    assert (result.run_id, result.trigger, result.snapshot_time) == ("r1", "on_demand", T0)
+    assert result.summary == {"match": 1, "mismatch": 0, "unknown_mapping": 0, "api_error": 0}
+    assert ReconciliationRun.model_validate(result.model_dump()) == result
+    assert ReconciliationRun.model_validate_json(result.model_dump_json()) == result
+
+
+def test_unknown_trigger_and_negative_tolerance_are_refused():
+    with pytest.raises(ValueError, match="trigger"):
+        reconcile([], {}, [], tolerance=D(0), acknowledged=(), run_id="r", trigger="cron", started_at=T0,
+                  finished_at=T0, snapshot_time=T0)
+    with pytest.raises(ValueError, match="tolerance"):
+        run(tolerance="-0.01")
+
+
+# ---- properties -----------------------------------------------------------------------------------
+
+INSTRUMENTS = {"kalshi": ["KXFED-DEC", "KXRAIN", "KXB"], "polymarket": ["111", "222", "333", "unmapped:M:yes"]}
+PROPERTY_MAPPINGS = MAPPED + [mapping("B", kalshi_market_ticker="KXB", poly_condition_id="0xc")]
+quantities = st.decimals(min_value=D("-1000"), max_value=D("1000"), places=2).filter(bool)
+
+
+@st.composite
+def holdings(draw) -> list[Holding]:
+    rows = []
+    for _ in range(draw(st.integers(0, 8))):
+        venue = draw(st.sampled_from(["kalshi", "polymarket"]))
+        instrument = draw(st.sampled_from(INSTRUMENTS[venue]))
+        outcome = "yes" if instrument.endswith(":yes") else draw(st.sampled_from(["yes", "no"]))
+        cost = draw(st.none() | st.decimals(min_value=D(0), max_value=D("1000"), places=4))
+        rows.append(Holding(venue, instrument, outcome, draw(quantities), cost,
+                            market_hint=draw(st.sampled_from([None, "0xc"]))))
+    return rows
+
+
+def held_keys(rows: list[Holding]) -> set[tuple[str, str, str]]:
+    totals: Counter = Counter()
+    for h in rows:
+        totals[(h.venue, h.instrument_id, h.outcome)] += h.quantity
+    return {key for key, total in totals.items() if total}
+
+
+@settings(max_examples=200, deadline=None)
+@given(holdings())
+def test_identical_sides_only_match_or_lack_a_mapping(rows):
+    result = run(rows, rows, PROPERTY_MAPPINGS)
+    assert {i.status for i in all_items(result)} <= {"match", "unknown_mapping"}
+    assert all(i.difference is None and i.diff_quantity == 0 for i in all_items(result))
+
+
+@settings(max_examples=200, deadline=None)
+@given(holdings(), holdings(), st.sampled_from(["0", "0.5"]))
+def test_swapping_sides_swaps_orphans_and_ghosts(ours, theirs, tolerance):
+    forward = {difference_key(i): i for i in all_items(run(ours, theirs, PROPERTY_MAPPINGS, tolerance=tolerance))}
+    backward = {difference_key(i): i for i in all_items(run(theirs, ours, PROPERTY_MAPPINGS, tolerance=tolerance))}
+    swapped = {"orphaned": "ghost", "ghost": "orphaned", "drift": "drift", None: None}
+    assert forward.keys() == backward.keys()
+    for key, item in forward.items():
+        assert backward[key].status == item.status
+        assert backward[key].difference == swapped[item.difference]
+        assert backward[key].diff_quantity == -item.diff_quantity  # type: ignore[operator]
+
+
+@settings(max_examples=200, deadline=None)
+@given(holdings(), holdings(), st.booleans(), st.sampled_from(["0", "0.5"]))
+def test_every_held_key_appears_once_and_the_counts_add_up(ours, theirs, polymarket_fails, tolerance):
+    venues = {"kalshi": side("kalshi", *(h for h in theirs if h.venue == "kalshi")),
+              "polymarket": side("polymarket", *(h for h in theirs if h.venue == "polymarket"),
+                                 complete=not polymarket_fails)}
+    result = run(ours, mappings=PROPERTY_MAPPINGS, venues=venues, tolerance=tolerance)
+    items = all_items(result)
+    keys = [difference_key(i) for i in items]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == held_keys(ours) | held_keys(theirs)
+    assert result.summary == {status: Counter(i.status for i in items)[status] for status in SEVERITY}
+    assert [difference_key(i) for i in result.unmapped] == sorted(difference_key(i) for i in result.unmapped)
+    for item in items:
+        assert (item.status == "api_error") == (polymarket_fails and item.venue == "polymarket")
+        if item.diff_quantity is not None:  # exact: external − internal, no rounding anywhere
+            assert item.diff_quantity == item.external_quantity - item.internal_quantity  # type: ignore[operator]
+            assert (item.status == "match") == (item.market_id is not None and abs(item.diff_quantity) <= D(tolerance))
+    for market in result.by_market_id.values():
+        assert market.status == max((i.status for i in market.items), key=SEVERITY.__getitem__)
+        assert sum(market.diff_contracts.values()) == sum(
+            i.diff_quantity for i in market.items if i.diff_quantity is not None)
+
+
+# ---- alerts -----------------------------------------------------------------------------------------
+
+def next_state(previous: dict, alerted: list[ReconciliationItem], resolved: list) -> dict:
+    """What the service keeps between runs (alerts.py's docstring)."""
+    state = {key: fp for key, fp in previous.items() if key not in resolved}
+    state.update({difference_key(i): fingerprint(i) for i in alerted})
+    return state
+
+
+def items_of(internal, external, **options) -> list[ReconciliationItem]:
+    return all_items(run(internal, external, MAPPED, **options))
+
+
+def test_the_same_difference_alerts_once_a_changed_size_again_and_resolution_once():
+    state: dict = {}
+    history = []
+    for venue_quantity in ("150", "150.00", "170", "100", "100"):
+        alerted, resolved = alert_changes(state, items_of([k("KXFED-DEC", "yes", "100")],
+                                                          [k("KXFED-DEC", "yes", venue_quantity)]))
+        history.append(([i.diff_quantity for i in alerted], resolved))
+        state = next_state(state, alerted, resolved)
+    assert history == [([50], []), ([], []), ([70], []), ([], [("kalshi", "KXFED-DEC", "yes")]), ([], [])]
+    assert state == {}
+
+
+def test_a_difference_that_disappears_is_resolved():
+    state = {("kalshi", "KXFED-DEC", "no"): "orphaned:150"}
+    assert alert_changes(state, items_of([], [])) == ([], [("kalshi", "KXFED-DEC", "no")])
+
+
+def test_acknowledged_unknown_mapping_and_api_error_items_never_alert_and_do_not_resolve():
+    state = {("kalshi", "KXFED-DEC", "no"): "orphaned:100", ("polymarket", "111", "yes"): "ghost:-5"}
+    items = items_of([k("KXRAIN", "yes", "1")], [k("KXFED-DEC", "no", "150")],
+                     acknowledged=[("kalshi", "KXFED-DEC", "no")])
+    failed_poly = all_items(run([p("111", "yes", "5")], mappings=MAPPED,
+                                venues={"polymarket": side("polymarket", complete=False)}))
+    assert alert_changes(state, items + failed_poly) == ([], [])
+    # A failed venue lists no venue-only holding: their absence resolves nothing.
+    orphan_state = {("polymarket", "222", "no"): "orphaned:9"}
+    assert alert_changes(orphan_state, failed_poly, failed_venues={"polymarket"}) == ([], [])
+
+
+def test_fingerprint_is_class_and_size():
+    item = only(run([], [k("KXFED-DEC", "no", "150.00")], MAPPED), "kalshi", "KXFED-DEC", "no")
+    assert fingerprint(item) == "orphaned:150"

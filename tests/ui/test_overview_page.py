@@ -1,0 +1,134 @@
+"""The Overview page (the home page) in a real browser (Debian's Chromium) against the whole stack:
+venue simulator (demo), exchange-gateway, ledger, reconciler and api-gateway, each a process.
+
+A full-page screenshot is kept at build/screenshots/overview-page.png (or under
+$TRUEUP_SCREENSHOT_DIR) for a human to look at: markets with their legs and status badges, the
+unmapped holdings, the reasons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.api_gateway.login_link import mint_login_link
+from services.venue_sim.scenarios.polymarket_demo import token_id_for
+from tests.api_gateway.test_reconciliation_api import NEWSOM_NO, NYC_WEATHER, VANCE_IDS, reconciled_stack
+from tests.ui.test_holdings_page import CHROMIUM, SCREENSHOTS, require_browser
+
+GNEW = "KXPRESPERSON-28-GNEW"
+FED_C25 = "KXFEDDECISION-26DEC-C25"
+FED_CUT = "fed-decreases-interest-rates-by-25-bps-after-december-2026-meeting"
+FED_CUT_YES, FED_CUT_NO = token_id_for(FED_CUT, "Yes"), token_id_for(FED_CUT, "No")
+MAPPINGS = {
+    "vance-2028": ("JD Vance wins the 2028 presidency", VANCE_IDS),
+    "newsom-2028": ("Gavin Newsom wins the 2028 presidency", {"kalshi_market_ticker": GNEW, "poly_asset_no": NEWSOM_NO}),
+    "fed-cut-dec-2026": ("Fed cuts 25 bps in December 2026", {"kalshi_market_ticker": FED_C25,
+                                                               "poly_asset_yes": FED_CUT_YES, "poly_asset_no": FED_CUT_NO}),
+}
+# The badges' colours (app.css): a trader reads the status before the words.
+GREEN, RED, AMBER = "rgb(31, 157, 85)", "rgb(197, 48, 48)", "rgb(214, 158, 46)"
+
+
+async def test_overview_shows_each_market_against_the_venues_and_acknowledges_a_difference(
+        nats_users, database_factory, tmp_path):
+    require_browser()
+    from playwright.async_api import async_playwright
+
+    async with reconciled_stack(nats_users, database_factory("trueup_overview_ui"), tmp_path) as rs:
+        for market_id, (title, ids) in MAPPINGS.items():
+            response = await rs.api.put(f"/api/v2/mappings/{market_id}", json={"external_ids": ids, "title": title,
+                                                                               "reason": "demo pair"})
+            assert response.status_code == 200, response.text
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM,
+                                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
+            page = await context.new_page()
+            await page.goto(await asyncio.to_thread(mint_login_link, rs.stack.api, rs.stack.token))
+            # The home page is the overview.
+            assert page.url == rs.stack.api + "/"
+            assert await page.get_attribute('nav a[data-page="overview"]', "aria-current") == "page"
+            assert await page.locator("#holdings-section").is_hidden()
+
+            markets = page.locator("#overview-markets")
+            await markets.locator('tbody[data-market="vance-2028"]').wait_for(timeout=30000)
+            badge = lambda scope: scope.locator(".badge.recon").first  # noqa: E731
+
+            # Each mapped market: title first, its status, and a row per leg with both quantities.
+            vance = markets.locator('tbody[data-market="vance-2028"]')
+            assert (await vance.locator(".market-row .market-title").text_content()) == "JD Vance wins the 2028 presidency"
+            assert await badge(vance.locator(".market-row")).text_content() == "match"
+            assert await badge(vance.locator(".market-row")).evaluate("b => getComputedStyle(b).backgroundColor") == GREEN
+            kalshi_yes = vance.locator(f'tr[data-item="kalshi:{VANCE_IDS["kalshi_market_ticker"]}:yes"] td')
+            cells = await kalshi_yes.all_text_contents()
+            assert cells[0] == "Kalshi YES" and cells[2:5] == ["900", "900", "0"], cells
+            for column in range(2, 8):  # quantities, diffs and costs are right-aligned
+                assert await kalshi_yes.nth(column).evaluate("td => getComputedStyle(td).textAlign") == "right"
+
+            # The ghost: the ledger holds NO 600, Polymarket none — a red mismatch with the reason why.
+            newsom = markets.locator('tbody[data-market="newsom-2028"]')
+            assert await badge(newsom.locator(".market-row")).text_content() == "mismatch"
+            assert await badge(newsom.locator(".market-row")).evaluate("b => getComputedStyle(b).backgroundColor") == RED
+            ghost = newsom.locator(f'tr[data-item="polymarket:{NEWSOM_NO}:no"]')
+            ghost_cells = await ghost.locator("td").all_text_contents()
+            assert ghost_cells[0] == "Polymarket NO" and ghost_cells[2:5] == ["600", "0", "\u2212600"], ghost_cells
+            assert "Polymarket 0" in ghost_cells[9] and await ghost.locator("td.diff").count() >= 1
+            # The mismatched market is listed before the matching one.
+            order = await markets.locator("tbody").evaluate_all("bodies => bodies.map(b => b.dataset.market)")
+            assert order.index("newsom-2028") < order.index("vance-2028")
+
+            # The Kalshi-only weather market has no mapping: an amber unknown mapping, title first.
+            weather = page.locator(f'#overview-unmapped tr[data-item="kalshi:{NYC_WEATHER}:yes"]')
+            await weather.wait_for()
+            assert await badge(weather).text_content() == "unknown mapping"
+            assert await badge(weather).get_attribute("data-recon") == "unknown_mapping"
+            assert await badge(weather).evaluate("b => getComputedStyle(b).backgroundColor") == AMBER
+            weather_cells = await weather.locator("td").all_text_contents()
+            assert weather_cells[0].startswith("Will the high temp in NYC") and NYC_WEATHER in weather_cells[0]
+            assert weather_cells[2:5] == ["75", "75", "0"]
+            # Nothing differs but the mapping: it is mapped, not acknowledged or adopted.
+            assert await weather.locator("button[data-action]").evaluate_all("bs => bs.map(b => b.dataset.action)") == ["map"]
+
+            summary = int(await page.locator('[data-summary="unknown_mapping"] strong').text_content())
+            assert summary >= 1
+            assert "venue snapshot" in await page.locator("#overview-snapshot").text_content()
+            assert await page.locator("#overview-auto").is_checked()
+
+            # The debug panel opens on the venues' raw rows.
+            debug = page.locator("#overview-debug")
+            assert await debug.locator('.debug-venue[data-venue="kalshi"] pre').is_hidden()
+            await debug.locator("summary").click()
+            raw = debug.locator('.debug-venue[data-venue="kalshi"] pre')
+            assert await raw.is_visible() and NYC_WEATHER in await raw.text_content()
+
+            # Map asks for the market; Cancel does nothing.
+            await weather.locator('button[data-action="map"]').click()
+            assert await page.locator("#action-market-id").is_visible()
+            await page.click("#action-cancel")
+            assert not await page.locator("#action-dialog").is_visible()
+
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOTS / "overview-page.png"), full_page=True)
+
+            # Acknowledge the ghost: the dialog needs a reason, then the row is marked acknowledged.
+            await ghost.locator('button[data-action="acknowledge"]').click()
+            dialog = page.locator("#action-dialog")
+            assert await dialog.is_visible() and NEWSOM_NO in await page.locator("#action-what").text_content()
+            await page.click("#action-confirm")
+            assert await dialog.is_visible() and "reason is required" in await page.locator("#action-error").text_content()
+            await page.fill("#action-reason", "moved to cold storage on purpose")
+            await page.click("#action-confirm")
+            await dialog.wait_for(state="hidden", timeout=30000)
+            acknowledged = newsom.locator(f'tr[data-item="polymarket:{NEWSOM_NO}:no"][data-acknowledged="true"]')
+            await acknowledged.wait_for(timeout=30000)
+            assert await acknowledged.locator(".badge.recon-ack").text_content() == "acknowledged"
+            assert await acknowledged.locator('button[data-action="acknowledge"]').count() == 0
+            result = page.locator("#overview-action-result")
+            assert "acknowledged" in await result.text_content() and await result.get_attribute("class") == "action-done"
+
+            # Refresh reads both venues again; the acknowledgement holds.
+            await page.click("#refresh-overview")
+            await page.wait_for_function(
+                "() => document.querySelector('#overview-status').textContent.startsWith('compared at')", timeout=30000)
+            assert await acknowledged.count() == 1
+            await browser.close()
