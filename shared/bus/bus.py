@@ -15,7 +15,7 @@ from nats.js.errors import NotFoundError
 from pydantic import BaseModel, ValidationError
 
 from shared.bus.config import BusConfig
-from shared.contracts import Alert, DeadLetter, ErrorInfo, deterministic_id
+from shared.contracts import Alert, DeadLetter, ErrorInfo, Message, deterministic_id
 from shared.contracts.channels import (
     ALERTS,
     DEAD_LETTERS,
@@ -185,16 +185,8 @@ class Bus:
             try:
                 await handler(event)
             except Exception as exc:
-                context = dict(subject=raw.subject, event_id=event.event_id, consumer=consumer, attempt=delivery,
-                               max_deliver=attempts)
-                if delivery < attempts:
-                    retry_in = self.config.backoff_before(delivery + 1)
-                    log.exception("handler failed; will retry", retry_in=retry_in, **context)
-                    await msg.nack(delay=retry_in)
+                if await self._retry_later(raw, event, consumer, exc, msg.nack):
                     return
-                log.exception("handler failed on its last attempt; dead-lettered", **context)
-                await self._dead_letter(raw, consumer, f"handler failed {delivery} times; last: {type(exc).__name__}: {exc}",
-                                        event.event_id)
             await msg.ack()
 
         self.broker.subscriber(
@@ -311,7 +303,6 @@ class Bus:
 
     async def _handle_batch(self, consumer: str, handler: Callable[[list[EventT]], Awaitable[None]],
                             accepted: list[tuple[Msg, EventT]]) -> None:
-        attempts = self.config.max_deliver
         try:
             await handler([event for _, event in accepted])
         except Exception:
@@ -321,22 +312,30 @@ class Bus:
                 await raw.ack()
             return
         for raw, event in accepted:
-            delivery = raw.metadata.num_delivered
             try:
                 await handler([event])
             except Exception as exc:
-                context = dict(subject=raw.subject, event_id=event.event_id, consumer=consumer, attempt=delivery,
-                               max_deliver=attempts)
-                if delivery < attempts:
-                    retry_in = self.config.backoff_before(delivery + 1)
-                    log.exception("handler failed; will retry", retry_in=retry_in, **context)
-                    await raw.nak(delay=retry_in)
+                if await self._retry_later(raw, event, consumer, exc, raw.nak):
                     continue
-                log.exception("handler failed on its last attempt; dead-lettered", **context)
-                await self._dead_letter(raw, consumer,
-                                        f"handler failed {delivery} times; last: {type(exc).__name__}: {exc}",
-                                        event.event_id)
             await raw.ack()
+
+    async def _retry_later(self, raw: Msg, event: Message, consumer: str, exc: Exception,
+                           nak: Callable[..., Awaitable[None]]) -> bool:
+        """After a handler failed on `event`: ask for redelivery after the backoff (True: the
+        caller must not ack), or, on the last attempt, dead-letter it (False: the caller acks)."""
+        delivery = raw.metadata.num_delivered
+        attempts = self.config.max_deliver
+        context = dict(subject=raw.subject, event_id=event.event_id, consumer=consumer, attempt=delivery,
+                       max_deliver=attempts)
+        if delivery < attempts:
+            retry_in = self.config.backoff_before(delivery + 1)
+            log.exception("handler failed; will retry", retry_in=retry_in, **context)
+            await nak(delay=retry_in)
+            return True
+        log.exception("handler failed on its last attempt; dead-lettered", **context)
+        await self._dead_letter(raw, consumer, f"handler failed {delivery} times; last: {type(exc).__name__}: {exc}",
+                                event.event_id)
+        return False
 
     async def _dead_letter(self, raw: Msg, consumer: str, error: str, event_id: str | None = None, *,
                            severity: Severity = "critical") -> None:
