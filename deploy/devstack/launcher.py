@@ -8,7 +8,9 @@ permissions (those of `deploy/nats/permissions.conf`) and a generated password p
 (`shared.bus.provision`) made the streams and consumers. Each child gets an environment built from an
 allow-list, never a copy of ours: venue credentials reach exchange-gateway and nothing else, the
 API token reaches api-gateway and nothing else. Children always log JSON to us; the console
-decides how to show it.
+decides how to show it. Once the API answers, the simulator's demo markets are mapped through it
+(demo_mappings.py), so the Overview shows the demo's deliberate differences rather than nothing
+but unknown mappings.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from deploy.devstack import demo_mappings
 from deploy.devstack.console import Console
 from deploy.devstack.supervisor import Child, ChildSpec, Supervisor
 from services.api_gateway.login_link import mint_login_link
@@ -302,6 +306,7 @@ def run(ports: Ports = Ports(), data_dir: Path = DATA_DIR) -> int:
         signal.signal(sig, _raise_terminate)
 
     infra: Infra | None = None
+    seeding: threading.Event | None = None
     try:
         started = time.monotonic()
         namespace = parent.get("BUS_NAMESPACE") or "trueup"
@@ -333,6 +338,9 @@ def run(ports: Ports = Ports(), data_dir: Path = DATA_DIR) -> int:
             supervisor.tick()
             if api is not None:
                 announcer.check(api)
+                # The simulator runs the demo scenario: map its markets once the API answers.
+                if seeding is None and announcer.announced_for is not None:
+                    seeding = demo_mappings.seed_in_background(ports.api_url, stack.api_token, console.notice)
             time.sleep(TICK)
     except (KeyboardInterrupt, _Terminate):
         console.notice("stopping…")
@@ -340,6 +348,8 @@ def run(ports: Ports = Ports(), data_dir: Path = DATA_DIR) -> int:
     finally:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
+        if seeding is not None:
+            seeding.set()
         supervisor.stop(CHILD_STOP_TIMEOUT)
         if infra is not None:
             infra.stop()

@@ -27,7 +27,6 @@ def create_app(bus: Bus, settings: ApiSettings) -> Litestar:
             "health_timeout": Provide(lambda: settings.health_timeout_seconds, use_cache=True, sync_to_thread=False),
             "sessions": Provide(lambda: sessions, use_cache=True, sync_to_thread=False),
             # To tell a script's token from a browser session in the audit log's actor.
-            "api_token": Provide(lambda: settings.api_token, use_cache=True, sync_to_thread=False),
         },
         # Every route, the OpenAPI schema and static files included, unless marked public.
         middleware=[RequireCredentials(settings.api_token, sessions)],

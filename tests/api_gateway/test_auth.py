@@ -119,3 +119,33 @@ def test_the_api_refuses_to_start_without_a_long_token(token, monkeypatch, tmp_p
     monkeypatch.delenv("API_TOKEN", raising=False)
     monkeypatch.setenv("API_TOKEN_FILE", str(token_file))
     assert load_settings(ApiSettings).api_token.get_secret_value() == "f" * 40
+
+
+async def test_the_middleware_records_which_credential_let_a_request_in():
+    """What a handler reads (`credential(request)`) to tell a script's token from a browser session:
+    the credential the middleware accepted, never a header it re-reads."""
+    from litestar import Litestar, Request, get
+    from litestar.testing import AsyncTestClient
+    from pydantic import SecretStr
+
+    from services.api_gateway.handlers.auth import SESSION_COOKIE, RequireCredentials, credential
+    from shared.contracts import utcnow
+
+    @get("/who")
+    async def who(request: Request) -> str:
+        return credential(request)
+
+    token, sessions = "t" * 43, Sessions()
+    code, _ = sessions.mint_code(utcnow())
+    session = sessions.redeem(code, utcnow())
+    app = Litestar([who], middleware=[RequireCredentials(SecretStr(token), sessions)])
+    async with AsyncTestClient(app) as client:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert (await client.get("/who", headers=bearer)).text == "api-token"
+        client.cookies.set(SESSION_COOKIE, session)
+        assert (await client.get("/who")).text == "browser"
+        assert (await client.get("/who", headers=bearer)).text == "api-token"  # the token wins
+        # A wrong token beside a valid session: let in by the session, so a browser's.
+        assert (await client.get("/who", headers={"Authorization": "Bearer " + "x" * 43})).text == "browser"
+        client.cookies.clear()
+        assert (await client.get("/who")).status_code == 401

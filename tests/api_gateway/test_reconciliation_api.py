@@ -9,74 +9,26 @@ item acknowledged)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from decimal import Decimal as D
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
 from services.api_gateway.login_link import mint_login_link
-from services.venue_sim.scenarios.polymarket_demo import token_id_for
-from tests.exchange_gateway.gateway_env import gateway_env
-from tests.exchange_gateway.stack import Stack, get_external, spawn, start_stack
 from tests.ledger.ledger_seed import api_gateway
-from tests.reconciler.test_reconciler_service import eventually, ledger_caught_up
-from tests.support.db_roles import service_database_urls
-from tests.support.venue_sim import RunningSim, running_sim
-
-NYC_WEATHER = "KXHIGHNY-26DEC01-B45"  # Kalshi-only in the demo: no mapping names it
-JVAN = "KXPRESPERSON-28-JVAN"
-VANCE = "will-jd-vance-win-the-2028-us-presidential-election"
-VANCE_YES, VANCE_NO = token_id_for(VANCE, "Yes"), token_id_for(VANCE, "No")
-# Traded by the bot, then transferred out at the venue: the ledger holds NO 600, Polymarket none.
-NEWSOM_NO = token_id_for("will-gavin-newsom-win-the-2028-us-presidential-election", "No")
-VANCE_IDS = {"kalshi_market_ticker": JVAN, "poly_asset_yes": VANCE_YES, "poly_asset_no": VANCE_NO}
-TIMEOUT = 60.0
-
-
-@dataclass
-class ReconciledStack:
-    sim: RunningSim
-    stack: Stack
-    api: httpx.AsyncClient
-    database_url: str  # the superuser's: tests read the reconciler's audit log
-
-
-@asynccontextmanager
-async def reconciled_stack(nats_users: dict[str, str], database_url: str, tmp_path: Path) -> AsyncIterator[ReconciledStack]:
-    """Simulator (demo), exchange-gateway, ledger, api-gateway and the reconciler, each a process
-    as its own NATS user and Postgres role; the reconciler starts once the ledger has every demo
-    fill, so what it compares is settled."""
-    async with running_sim(scenario="demo") as sim:
-        stack = start_stack(nats_users, database_url, gateway_env(sim, tmp_path), ledger={})
-        try:
-            async with stack.client(timeout=TIMEOUT) as api:
-                await get_external(api)
-                await ledger_caught_up(api)
-                log = Path(tempfile.mkdtemp()) / "reconciler.log"
-                stack.procs["reconciler"] = spawn("services.reconciler", {
-                    "PATH": os.environ["PATH"], "BUS_NAMESPACE": stack.namespace, "LOG_LEVEL": "DEBUG",
-                    "NATS_URL": nats_users["reconciler"],
-                    "DATABASE_URL": service_database_urls(database_url)["reconciler"],
-                    "RECONCILE_INTERVAL_SECONDS": "3600"}, log)
-                stack.logs["reconciler"] = log
-
-                async def answers() -> None:
-                    response = await api.get("/api/v2/reconciliations")
-                    assert response.status_code == 200, response.text
-
-                await eventually(answers, "the reconciler answers")
-                yield ReconciledStack(sim, stack, api, database_url)
-        finally:
-            for name, text in stack.stop().items():
-                print(f"----- {name} -----\n{text[-20000:]}")
+from tests.support.reconciled_stack import (
+    JVAN,
+    NEWSOM_NO,
+    NYC_WEATHER,
+    TIMEOUT,
+    VANCE_IDS,
+    VANCE_YES,
+    ReconciledStack,
+    reconciled_stack,
+)
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +171,18 @@ async def test_operator_actions_are_done_refused_and_audited_with_who_did_them(r
     nothing = await rs.api.post("/api/v2/reconciliations/actions", json={**action, "action": "adopt", "reason": "x"})
     assert nothing.json()["done"] is False and "nothing to adopt" in nothing.json()["message"]
 
+    # Unmapped but agreeing (75 on both sides, whatever the cost basis): no difference, so no
+    # acknowledgement — refused with what to do, never "done" and then forgotten by the next run.
+    unmapped = await rs.api.post("/api/v2/reconciliations/actions", json={
+        **action, "action": "acknowledge", "reason": "weather bet, on purpose"})
+    assert unmapped.status_code == 200 and unmapped.json()["done"] is False, unmapped.text
+    assert "no difference to acknowledge" in unmapped.json()["message"]
+    assert "Map it to a market" in unmapped.json()["message"]
+    for shown in ((await rs.api.get("/api/positions/overview")).json()["reconciliation"],
+                  (await rs.api.post("/api/bot/reconcile")).json()["run"]):
+        weather = every_item(shown)[("kalshi", NYC_WEATHER, "yes")]
+        assert (weather["status"], weather["difference"], weather["acknowledged"]) == ("unknown_mapping", None, False)
+
     mapped = await rs.api.post("/api/v2/reconciliations/actions", json={
         **action, "action": "map", "market_id": "nyc-weather", "reason": "its own market"})
     assert mapped.json()["done"] is True, mapped.text
@@ -230,6 +194,7 @@ async def test_operator_actions_are_done_refused_and_audited_with_who_did_them(r
     logged = [(r["actor"], r["action"], r["reason"], r["outcome"].split(":")[0]) for r in await audit_log(rs.database_url)]
     assert ("browser:alice", "acknowledge", "moved to cold storage on purpose", "done") in logged
     assert ("api-token", "acknowledge", "x", "refused") in logged
+    assert ("api-token", "acknowledge", "weather bet, on purpose", "refused") in logged
     assert ("api-token", "map", "its own market", "done") in logged
 
 

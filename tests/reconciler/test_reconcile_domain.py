@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.reconciler.domain import reasons
 from services.reconciler.domain.alerts import alert_changes, difference_key, fingerprint
-from services.reconciler.domain.reconcile import Holding, VenueSide, reconcile
+from services.reconciler.domain.mappings import MappingIndex
+from services.reconciler.domain.reconcile import DiffRow, Holding, VenueSide, diff_holdings, reconcile
 from shared.contracts.events import ReconciliationItem
 from shared.contracts.reconciler import ExternalIds, InstrumentMapping, ReconciliationRun
 
@@ -371,6 +373,36 @@ def test_every_held_key_appears_once_and_the_counts_add_up(ours, theirs, polymar
             i.diff_quantity for i in market.items if i.diff_quantity is not None)
 
 
+ITEM_FIELDS = DiffRow._fields[:12]  # the fields a row shares with the contract's item
+
+
+@settings(max_examples=200, deadline=None)
+@given(holdings(), holdings(), st.sampled_from([None, "kalshi", "polymarket", "missing"]),
+       st.sampled_from(["0", "0.5"]), st.sampled_from([None, "0.01"]), st.sets(st.sampled_from(sorted(
+           {("kalshi", i, o) for i in INSTRUMENTS["kalshi"] for o in ("yes", "no")}
+           | {("polymarket", i, o) for i in INSTRUMENTS["polymarket"] for o in ("yes", "no")})), max_size=4))
+def test_reconcile_items_are_the_diff_rows_rendered(ours, theirs, failing, tolerance, cost_tolerance, acknowledged):
+    venues = {venue: side(venue, *(h for h in theirs if h.venue == venue), complete=failing != venue)
+              for venue in ("kalshi", "polymarket")}
+    if failing == "missing":
+        del venues["polymarket"]
+    options = {"tolerance": D(tolerance), "acknowledged": acknowledged,
+               "cost_tolerance": None if cost_tolerance is None else D(cost_tolerance)}
+    rows = diff_holdings(ours, venues, MappingIndex(PROPERTY_MAPPINGS), **options)
+    result = reconcile(ours, venues, PROPERTY_MAPPINGS, run_id="r1", trigger="on_demand", started_at=T0,
+                       finished_at=T0, snapshot_time=T0, **options)
+    assert [row[:3] for row in rows] == sorted(row[:3] for row in rows)  # key order, each key once
+    items = {difference_key(i): i for i in all_items(result)}
+    assert len(items) == len(rows)
+    for row in rows:
+        item = items[(row.venue, row.instrument_id, row.outcome)]
+        assert tuple(getattr(item, name) for name in ITEM_FIELDS) == row[:12]
+        assert item.market_id == (row.claim.market_id if row.claim else None)
+    assert result.summary == {status: sum(row.status == status for row in rows) for status in SEVERITY}
+    assert set(result.errors) == {row.venue for row in rows if row.status == "api_error"} | (
+        {failing} if failing in ("kalshi", "polymarket") else set())
+
+
 # ---- alerts -----------------------------------------------------------------------------------------
 
 def next_state(previous: dict, alerted: list[ReconciliationItem], resolved: list) -> dict:
@@ -416,3 +448,62 @@ def test_acknowledged_unknown_mapping_and_api_error_items_never_alert_and_do_not
 def test_fingerprint_is_class_and_size():
     item = only(run([], [k("KXFED-DEC", "no", "150.00")], MAPPED), "kalshi", "KXFED-DEC", "no")
     assert fingerprint(item) == "orphaned:150"
+
+
+# ---- how reasons print numbers: dollars and prices as the UI shows them (format.js), quantities exact
+
+
+def test_a_cost_difference_is_printed_to_the_cent_as_the_ui_shows_it():
+    # The ledger keeps average prices to 1e-12, so its cost basis has many places; a reason rounds it.
+    item = only(run([k("KXFED-DEC", "yes", "100", "40.199421438")], [k("KXFED-DEC", "yes", "100", "40")], MAPPED),
+                "kalshi", "KXFED-DEC", "yes")
+    assert item.reason.endswith(" Cost basis differs by \u2212$0.20 (venue $40.00, ledger $40.20).")
+    assert item.diff_cost_basis == D("-0.199421438")  # the number itself stays exact
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    ("-0.199421438", "\u2212$0.20"), ("0.005", "$0.01"), ("-0.005", "\u2212$0.01"), ("0.00499", "$0.00"),
+    ("-0.004", "$0.00"), ("-0", "$0.00"), ("0E-14", "$0.00"), ("12.3", "$12.30"), ("1E+3", "$1,000.00"),
+    ("1234567.895", "$1,234,567.90"), ("-8852.259999", "\u2212$8,852.26"),
+    ("12345678901234567890123456789012.345", "$12,345,678,901,234,567,890,123,456,789,012.35"),
+])
+def test_usd_rounds_half_away_from_zero_to_the_cent_like_format_js(amount, shown):
+    assert reasons.usd(D(amount)) == shown
+
+
+@given(st.decimals(min_value=-10**12, max_value=10**12, allow_nan=False, allow_infinity=False, places=12))
+def test_usd_is_the_amount_within_half_a_cent_rounded_away_from_zero(amount):
+    shown = reasons.usd(amount)
+    negative = shown.startswith("\u2212")
+    digits = shown.removeprefix("\u2212").removeprefix("$")
+    assert "E" not in digits and digits.rpartition(".")[2].isdigit() and len(digits.rpartition(".")[2]) == 2
+    value = D(digits.replace(",", "")) * (-1 if negative else 1)
+    assert abs(value - amount) <= D("0.005")
+    # Half away from zero: an exact half cent goes outwards, so |shown| >= |amount| there.
+    if abs(abs(value - amount) - D("0.005")) == 0:
+        assert abs(value) > abs(amount)
+    assert not (negative and value == 0)  # what rounds to $0.00 has no sign
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    ("150.00", "150"), ("1E+2", "100"), ("1.5E+3", "1500"), ("-0", "0"), ("0E-14", "0"), ("10.50", "10.5"),
+    ("0.000001", "0.000001"), ("1E-7", "0.0000001"), ("-3.20", "-3.2"),
+    ("1234567890123456789012345678901.5", "1234567890123456789012345678901.5"),  # beyond 28 digits: exact
+])
+def test_qty_is_a_plain_exact_decimal(amount, shown):
+    assert reasons.qty(D(amount)) == shown
+
+
+def test_a_reason_prints_quantities_without_an_exponent():
+    item = only(run([k("KXFED-DEC", "yes", "1E+2")], [k("KXFED-DEC", "yes", "1.5E+2")], MAPPED),
+                "kalshi", "KXFED-DEC", "yes")
+    assert item.reason.startswith("Kalshi holds 150 YES, the ledger 100: the venue has 50 more")
+
+
+@pytest.mark.parametrize(("venue", "amount", "shown"), [
+    ("kalshi", "0.56", "56¢"), ("kalshi", "0.2956", "29.56¢"), ("kalshi", "0.199421438", "19.94¢"),
+    ("kalshi", "0.00005", "0.01¢"), ("kalshi", "1", "100¢"), ("polymarket", "0.5", "0.50"),
+    ("polymarket", "0.45674", "0.4567"), ("polymarket", "0.45675", "0.4568"), ("polymarket", "1", "1.00"),
+])
+def test_prices_read_as_each_venue_quotes_them_like_format_js(venue, amount, shown):
+    assert reasons.price(venue, D(amount)) == shown

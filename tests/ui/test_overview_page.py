@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 
 from services.api_gateway.login_link import mint_login_link
-from services.venue_sim.scenarios.polymarket_demo import token_id_for
-from tests.api_gateway.test_reconciliation_api import NEWSOM_NO, NYC_WEATHER, VANCE_IDS, reconciled_stack
+from tests.support.reconciled_stack import (
+    FED_C25,
+    FED_CUT_NO,
+    FED_CUT_YES,
+    GNEW,
+    NEWSOM_NO,
+    NYC_WEATHER,
+    VANCE_IDS,
+    reconciled_stack,
+)
 from tests.ui.test_holdings_page import CHROMIUM, SCREENSHOTS, require_browser
 
-GNEW = "KXPRESPERSON-28-GNEW"
-FED_C25 = "KXFEDDECISION-26DEC-C25"
-FED_CUT = "fed-decreases-interest-rates-by-25-bps-after-december-2026-meeting"
-FED_CUT_YES, FED_CUT_NO = token_id_for(FED_CUT, "Yes"), token_id_for(FED_CUT, "No")
 MAPPINGS = {
     "vance-2028": ("JD Vance wins the 2028 presidency", VANCE_IDS),
     "newsom-2028": ("Gavin Newsom wins the 2028 presidency", {"kalshi_market_ticker": GNEW, "poly_asset_no": NEWSOM_NO}),
@@ -88,6 +92,10 @@ async def test_overview_shows_each_market_against_the_venues_and_acknowledges_a_
             assert weather_cells[2:5] == ["75", "75", "0"]
             # Nothing differs but the mapping: it is mapped, not acknowledged or adopted.
             assert await weather.locator("button[data-action]").evaluate_all("bs => bs.map(b => b.dataset.action)") == ["map"]
+            # Acknowledge is offered only where the quantities differ (the reconciler refuses it elsewhere).
+            offered = await page.locator('tr.recon-item:has(button[data-action="acknowledge"])').evaluate_all(
+                "rows => rows.map(r => [r.dataset.item, r.querySelector('td.diff') !== null])")
+            assert offered and all(differs for _, differs in offered), offered
 
             summary = int(await page.locator('[data-summary="unknown_mapping"] strong').text_content())
             assert summary >= 1

@@ -1,11 +1,13 @@
 """Every route needs the API token (scripts: `Authorization: Bearer`) or a browser session opened by
-a one-time login link; a route marked `public` (only `GET /api/health`, and `/login` itself) does not."""
+a one-time login link; a route marked `public` (only `GET /api/health`, and `/login` itself) does not.
+A handler learns which of the two let its request in from `credential(request)`."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 from http.cookies import CookieError, SimpleCookie
+from typing import Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, Headers
@@ -23,6 +25,12 @@ SESSION_COOKIE = "trueup_session"
 # Route `opt` keys: no credentials needed / only the token will do (a session cannot mint logins).
 PUBLIC = "public"
 BEARER_ONLY = "bearer_only"
+
+# Which credential authenticated a request, kept in its connection state under this key.
+Credential = Literal["api-token", "browser"]
+API_TOKEN: Credential = "api-token"
+BROWSER: Credential = "browser"
+_CREDENTIAL_STATE = "credential"
 
 _HTML = "text/html; charset=utf-8"
 # Self-contained (the app's stylesheet is behind the login too), in the console's own look.
@@ -64,14 +72,27 @@ class RequireCredentials(ASGIMiddleware):
         headers = Headers.from_scope(scope)
         bearer = _bearer(headers)
         if bearer is not None and token_matches(bearer, self.token.get_secret_value()):
-            await next_app(scope, receive, send)
+            await _let_in(API_TOKEN, scope, receive, send, next_app)
             return
         session = _session(headers)
         bearer_only = scope["route_handler"].opt.get(BEARER_ONLY, False)
         if session is not None and not bearer_only and self.sessions.is_open(session, utcnow()):
-            await next_app(scope, receive, send)
+            await _let_in(BROWSER, scope, receive, send, next_app)
             return
         await _unauthorized(scope["path"], send)
+
+
+async def _let_in(by: Credential, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    # Recorded where the request's handler reads it (`request.state`), so that nothing past this
+    # middleware looks at the credentials again.
+    scope.setdefault("state", {})[_CREDENTIAL_STATE] = by
+    await next_app(scope, receive, send)
+
+
+def credential(request: Request) -> Credential:
+    """The credential that authenticated `request`: "api-token" (a script's bearer token) or
+    "browser" (a login-link session). Only on a protected route: a public one has none."""
+    return request.state[_CREDENTIAL_STATE]
 
 
 async def _unauthorized(path: str, send: Send) -> None:

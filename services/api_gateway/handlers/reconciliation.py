@@ -12,11 +12,10 @@ from typing import Any, TypeVar
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND, HTTP_503_SERVICE_UNAVAILABLE
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.api_gateway.domain.external import external_view
-from services.api_gateway.domain.sessions import token_matches
-from services.api_gateway.handlers.auth import _bearer
+from services.api_gateway.handlers.auth import credential
 from services.api_gateway.handlers.portfolio import (
     ENVELOPE,
     MAX_OFFSET,
@@ -65,8 +64,6 @@ MAX_RUN_ID_LENGTH = 64
 MAX_MARKET_ID_LENGTH = 256
 MAX_REASON_LENGTH = 1000
 # Who did it: the API knows one token and browser sessions, not people; a caller may add a name.
-TOKEN_ACTOR = "api-token"
-BROWSER_ACTOR = "browser"
 ACTOR_NAME = re.compile(r"^[\w.@+-]{1,64}$")
 
 
@@ -130,18 +127,15 @@ async def parse_body(request: Request, model: type[BodyT]) -> BodyT:
         raise validation_problem(exc) from None
 
 
-def actor(request: Request, api_token: SecretStr, name: str | None) -> str:
-    """"api-token" for a script's bearer call, "browser" for a session, each with the caller's name
-    when given ("browser:alice"). The credentials middleware let the request in: without the
-    token, it came with a session."""
-    bearer = _bearer(request.headers)
-    credential = TOKEN_ACTOR if bearer is not None and token_matches(bearer, api_token.get_secret_value()) \
-        else BROWSER_ACTOR
+def actor(request: Request, name: str | None) -> str:
+    """"api-token" for a script's bearer call, "browser" for a session (as the credentials
+    middleware recorded), each with the caller's name when given ("browser:alice")."""
+    who = credential(request)
     if name is None or name == "":
-        return credential
+        return who
     if not ACTOR_NAME.match(name):
         raise BadParameter("actor", "1 to 64 letters, digits or . @ + - _")
-    return f"{credential}:{name}"
+    return f"{who}:{name}"
 
 
 def market_id_parameter(market_id: str) -> str:
@@ -193,10 +187,10 @@ class OverviewController(Controller):
 
     @post("/bot/reconcile", status_code=HTTP_200_OK, summary="Run a reconciliation now (stored, published, alerted "
                                                               "on) and return it")
-    async def reconcile(self, request: Request, bus: Bus, api_token: SecretStr) -> Response[dict[str, Any]]:
+    async def reconcile(self, request: Request, bus: Bus) -> Response[dict[str, Any]]:
         try:
             only_known(request, {"actor"})
-            who = actor(request, api_token, request.query_params.get("actor"))
+            who = actor(request, request.query_params.get("actor"))
         except BadParameter as exc:
             return bad_request(exc)
         try:
@@ -251,14 +245,14 @@ class ReconciliationController(Controller):
     @post("/reconciliations/actions", status_code=HTTP_200_OK,
           summary="An operator's acknowledge, adopt or map of one (venue, instrument, outcome); audit-logged; "
                   "`done` false with the reason when the reconciler refused it")
-    async def action(self, request: Request, bus: Bus, api_token: SecretStr) -> Response[dict[str, Any]]:
+    async def action(self, request: Request, bus: Bus) -> Response[dict[str, Any]]:
         try:
             only_known(request, set())
             body = await parse_body(request, ActionBody)
             if body.action == "map" and body.market_id is None:
                 raise BadParameter("market_id", "map attaches the instrument to a market; name it")
             fields = body.model_dump(exclude={"actor", "request_id"})
-            command = OperatorActionRequest(**fields, actor=actor(request, api_token, body.actor),
+            command = OperatorActionRequest(**fields, actor=actor(request, body.actor),
                                             **({"event_id": body.request_id} if body.request_id else {}))
         except BadParameter as exc:
             return bad_request(exc)
@@ -299,7 +293,7 @@ class ReconciliationController(Controller):
 
     @put("/mappings/{market_id:str}", status_code=HTTP_200_OK,
          summary="Create or replace the operator's mapping of a market (body: external_ids, title?, reason?)")
-    async def put_mapping(self, request: Request, bus: Bus, api_token: SecretStr,
+    async def put_mapping(self, request: Request, bus: Bus,
                           market_id: str) -> Response[dict[str, Any]]:
         try:
             only_known(request, set())
@@ -308,7 +302,7 @@ class ReconciliationController(Controller):
             if not any(body.external_ids.model_dump().values()):
                 raise BadParameter("external_ids", "a mapping names at least one venue id")
             command = PutMappingRequest(market_id=market_id, external_ids=body.external_ids, title=body.title or None,
-                                        actor=actor(request, api_token, body.actor), reason=body.reason)
+                                        actor=actor(request, body.actor), reason=body.reason)
         except BadParameter as exc:
             return bad_request(exc)
         try:
@@ -327,7 +321,6 @@ class ReconciliationController(Controller):
         self,
         request: Request,
         bus: Bus,
-        api_token: SecretStr,
         market_id: str,
         reason: str | None = Parameter(default=None, description="why, for the audit log"),
     ) -> Response[dict[str, Any]]:
@@ -337,7 +330,7 @@ class ReconciliationController(Controller):
             if reason is not None and len(reason) > MAX_REASON_LENGTH:
                 raise BadParameter("reason", f"at most {MAX_REASON_LENGTH} characters")
             command = DeleteMappingRequest(market_id=market_id, reason=reason or "",
-                                           actor=actor(request, api_token, request.query_params.get("actor")))
+                                           actor=actor(request, request.query_params.get("actor")))
         except BadParameter as exc:
             return bad_request(exc)
         try:

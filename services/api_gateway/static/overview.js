@@ -96,12 +96,14 @@ function renderAge() {
 
 // ---- actions --------------------------------------------------------------------------------
 
-// A difference can be acknowledged (a holding that is only unmapped is mapped instead), adopted when
-// the quantities differ, and an unmapped instrument mapped.
+// Acknowledge only an item with a difference (orphaned, ghost, drift), as the reconciler does: it
+// refuses any other and forgets an acknowledgement once its item has none. A holding that is only
+// unmapped (quantities agree, whatever its cost basis) is mapped instead. Adopt when the quantities
+// differ; map an unmapped instrument.
 function actionsFor(item) {
   if (item.status === "match" || item.status === "api_error") return [];
   const actions = [];
-  if (!item.acknowledged && (item.status === "mismatch" || item.difference != null)) actions.push("acknowledge");
+  if (item.difference != null && !item.acknowledged) actions.push("acknowledge");
   if (item.diff_quantity != null && formatContracts(item.diff_quantity) !== "0") actions.push("adopt");
   if (item.market_id == null) actions.push("map");
   return actions;

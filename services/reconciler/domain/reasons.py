@@ -1,9 +1,10 @@
 """What a trader reads for each reconciliation item and market: what differs, by how much, the
-likely cause and what to do. Numbers are shown exactly (never rounded), trailing zeros dropped."""
+likely cause and what to do. Quantities are shown exactly; dollars and prices as the UI shows them
+(static/format.js), so a reason reads the same amount as the cell beside it."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from shared.money import CENT
 
@@ -11,18 +12,47 @@ from .mappings import UNMAPPED_PREFIX
 
 VENUE_NAMES = {"kalshi": "Kalshi", "polymarket": "Polymarket"}
 _ADOPT = "Adopt books the venue's quantity into the ledger; acknowledge it if it is known and intended."
+MINUS = "\u2212"  # format.js's: a hyphen is easy to miss beside an amount
+_WIDE = Context(prec=80)  # dollars to cents exactly: a price has a few dozen digits at most
+_PRICE_STEP = {"kalshi": Decimal("0.01"), "polymarket": Decimal("0.0001")}  # cents to 2 places; 4 places
 
 
 def qty(amount: Decimal) -> str:
-    # normalize() + 0 drops trailing zeros without scientific notation (150.00 -> 150, -0 -> 0).
-    return format(amount.normalize() + 0, "f")
+    """A quantity exactly, as a plain decimal: 150.00 -> "150", 1E+2 -> "100", -0 -> "0", 10.50 -> "10.5".
+    Text, not arithmetic: no context precision can round it."""
+    text = format(amount, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _rounded(amount: Decimal, step: Decimal) -> Decimal:
+    """`amount` to a multiple of `step`, half away from zero (format.js rounds so), in a context wide
+    enough for any amount's whole digits."""
+    return amount.quantize(step, rounding=ROUND_HALF_UP, context=Context(prec=max(28, amount.adjusted() + 8)))
+
+
+def _signed(rounded: Decimal, body: str) -> str:
+    # What rounds to zero has no sign ("$0.00", not "−$0.00"): -0.00 < 0 is false.
+    return f"{MINUS if rounded < 0 else ''}{body}"
 
 
 def usd(amount: Decimal) -> str:
-    shown = amount.normalize() + 0
-    if shown.as_tuple().exponent > -2:  # type: ignore[operator]  # finite: exponent is an int
-        shown = shown.quantize(CENT)
-    return f"{'-' if shown < 0 else ''}${format(abs(shown), 'f')}"
+    """Dollars to the cent as format.js formatUsd shows them: "$1,234.57", "−$0.20", "$0.00"."""
+    cents = _rounded(amount, CENT)
+    return _signed(cents, f"${cents.copy_abs():,f}")  # copy_abs: abs() would round to the context
+
+
+def price(venue: str, amount: Decimal) -> str:
+    """A contract price as format.js formatPrice shows it: Kalshi in cents ("56¢", "29.56¢"),
+    Polymarket 0–1 to 4 places with at least 2 ("0.45", "0.4567")."""
+    if venue == "kalshi":
+        cents = _rounded(amount.scaleb(2, context=_WIDE), _PRICE_STEP["kalshi"])
+        return _signed(cents, f"{qty(cents.copy_abs())}¢")
+    shown = _rounded(amount, _PRICE_STEP["polymarket"])
+    body = format(shown.copy_abs(), "f").rstrip("0")
+    whole, _, fraction = body.partition(".")
+    return _signed(shown, f"{whole}.{fraction.ljust(2, '0')}")
 
 
 def venue_failed(venue: str, error: str, outcome: str, internal: Decimal, partial: Decimal | None) -> str:
@@ -57,8 +87,13 @@ def cost_drift(venue: str, outcome: str, quantity: Decimal, internal_cost: Decim
                tolerance: Decimal) -> str:
     return (f"{VENUE_NAMES[venue]} and the ledger both hold {qty(quantity)} {outcome.upper()}, but the cost "
             f"basis differs by {usd(external_cost - internal_cost)} (venue {usd(external_cost)}, ledger "
-            f"{usd(internal_cost)}), beyond the tolerance {usd(tolerance)}: a fill at a price the ledger did "
+            f"{usd(internal_cost)}), beyond the tolerance {_tolerance_usd(tolerance)}: a fill at a price the ledger did "
             f"not book, or fees counted differently.")
+
+
+def _tolerance_usd(tolerance: Decimal) -> str:
+    # A configured bound, shown as set: a sub-cent tolerance rounded to "$0.00" would misstate it.
+    return usd(tolerance) if tolerance == _rounded(tolerance, CENT) else f"${qty(tolerance)}"
 
 
 def matched(venue: str, outcome: str, internal: Decimal, external: Decimal, tolerance: Decimal) -> str:

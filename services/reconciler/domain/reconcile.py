@@ -1,4 +1,4 @@
-"""Reconcile the ledger's open positions with what the venues report: one pure function, `reconcile`.
+"""Reconcile the ledger's open positions with what the venues report: `reconcile` = `diff_holdings` + `render`.
 
 Rules (all arithmetic exact Decimal, in a context wide enough that no sum or difference rounds):
 
@@ -40,26 +40,21 @@ Rules (all arithmetic exact Decimal, in a context wide enough that no sum or dif
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from shared.contracts.base import VENUES
 from shared.contracts.events import ReconciliationItem
 from shared.contracts.reconciler import InstrumentMapping, LegQuantities, MarketReconciliation, ReconciliationRun
-from shared.money import ZERO
 
 from . import reasons
-from .mappings import UNMAPPED_PREFIX, MappingIndex
+from .diff import EXACT, DiffRow, Holding, Key, VenueSide, diff_holdings, no_cyclic_gc, venue_failures
+from .mappings import MappingIndex
 
-Key = tuple[str, str, str]  # (venue, instrument_id, outcome)
-# external quantity, external cost, diff, diff cost, status, difference, reason
-_Compared = tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None, str, str | None, str]
+__all__ = ["STATUSES", "DiffRow", "Holding", "Key", "VenueSide", "diff_holdings", "reconcile", "render"]
 
 STATUSES = ("match", "mismatch", "unknown_mapping", "api_error")
 # A market shows its worst item: a failed venue hides everything, then a real difference, then a
@@ -67,110 +62,44 @@ STATUSES = ("match", "mismatch", "unknown_mapping", "api_error")
 _SEVERITY = {"match": 0, "unknown_mapping": 1, "mismatch": 2, "api_error": 3}
 STATUS_BY_SEVERITY = ("match", "unknown_mapping", "mismatch", "api_error")
 _TRIGGERS = ("startup", "schedule", "on_demand", "reconnect", "overview")
-_OUTCOMES = ("yes", "no")
-# Venue quantities and dollar amounts have a few dozen digits at most: 80 keeps every sum exact.
-_EXACT = Context(prec=80)
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """One side's open quantity of one (venue, instrument, outcome)."""
-
-    venue: str
-    instrument_id: str
-    outcome: str
-    quantity: Decimal
-    cost_basis: Decimal | None = None
-    title: str | None = None
-    market_hint: str | None = None  # the venue row's market, e.g. a Polymarket condition id
-
-    def __post_init__(self) -> None:
-        # The boundary check: `reconcile` builds its output without re-validating each item.
-        if self.venue not in VENUES:
-            raise ValueError(f"venue: {self.venue!r} is not one of {VENUES}")
-        if self.outcome not in _OUTCOMES:
-            raise ValueError(f"outcome: {self.outcome!r} is not yes or no")
-        if not self.instrument_id:
-            raise ValueError("instrument_id: empty")
-        _require_decimal("quantity", self.quantity)
-        if self.cost_basis is not None:
-            _require_decimal("cost_basis", self.cost_basis)
-
-
-@dataclass(frozen=True, slots=True)
-class VenueSide:
-    """What one venue reported in a snapshot."""
-
-    venue: str
-    complete: bool
-    error: str | None
-    holdings: tuple[Holding, ...]
-
-    def __post_init__(self) -> None:
-        if self.venue not in VENUES:
-            raise ValueError(f"venue: {self.venue!r} is not one of {VENUES}")
-        strays = {h.venue for h in self.holdings} - {self.venue}
-        if strays:
-            raise ValueError(f"holdings: {self.venue} snapshot holds rows of {sorted(strays)}")
 
 
 def reconcile(internal: Iterable[Holding], venues: Mapping[str, VenueSide], mappings: Iterable[InstrumentMapping],
               *, tolerance: Decimal, acknowledged: Collection[Key], run_id: str, trigger: str,
               started_at: datetime, finished_at: datetime, snapshot_time: datetime,
               cost_tolerance: Decimal | None = None) -> ReconciliationRun:
-    """The ledger's holdings (`internal`) against each venue's snapshot (`venues`, keyed by venue)."""
-    _require_decimal("tolerance", tolerance)
-    if tolerance < 0 or (cost_tolerance is not None and _require_decimal("cost_tolerance", cost_tolerance) < 0):
-        raise ValueError("tolerance: a tolerance is not negative")
+    """The ledger's holdings (`internal`) against each venue's snapshot (`venues`, keyed by venue):
+    `diff_holdings` compares, `render` words and groups the rows into the run."""
     if trigger not in _TRIGGERS:
         raise ValueError(f"trigger: {trigger!r} is not one of {_TRIGGERS}")
-    for venue, side in venues.items():
-        if side.venue != venue:
-            raise ValueError(f"venues: the snapshot under {venue!r} is {side.venue}'s")
-    # A run allocates a few hundred thousand small objects, all kept and none in a reference cycle:
-    # left on, the cyclic collector would walk them again and again (half the run's time) for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with localcontext(_EXACT):
-            return _reconcile(internal, venues, MappingIndex(mappings), tolerance, cost_tolerance, acknowledged,
-                              {"run_id": run_id, "trigger": trigger, "started_at": started_at,
-                               "finished_at": finished_at, "snapshot_time": snapshot_time})
-    finally:
-        if collecting:
-            gc.enable()
+    index = MappingIndex(mappings)
+    rows = diff_holdings(internal, venues, index, tolerance=tolerance, acknowledged=acknowledged,
+                         cost_tolerance=cost_tolerance)
+    return render(rows, venues, index, tolerance=tolerance, cost_tolerance=cost_tolerance,
+                  run={"run_id": run_id, "trigger": trigger, "started_at": started_at, "finished_at": finished_at,
+                       "snapshot_time": snapshot_time})
 
 
-def _reconcile(internal: Iterable[Holding], venues: Mapping[str, VenueSide], index: MappingIndex,
-               tolerance: Decimal, cost_tolerance: Decimal | None, acknowledged: Collection[Key],
-               run: dict[str, Any]) -> ReconciliationRun:
-    known = acknowledged if isinstance(acknowledged, set | frozenset) else set(acknowledged)
-    ours = _held(internal)
-    theirs: dict[str, Holding] = {}
-    failures: dict[str, str] = {}
-    for venue in sorted(venues):
-        side = venues[venue]
-        theirs.update(_held(side.holdings))
-        if side.error is not None or not side.complete:
-            failures[venue] = side.error or "incomplete snapshot (a page failed)"
-    for venue in {h.venue for h in ours.values()} - venues.keys():
-        failures[venue] = "no snapshot of this venue"
+def render(rows: Iterable[DiffRow], venues: Mapping[str, VenueSide], index: MappingIndex, *, tolerance: Decimal,
+           cost_tolerance: Decimal | None, run: dict[str, Any]) -> ReconciliationRun:
+    """The diff's rows as the contract's run: each row an item with its reason, grouped by market.
+    `run` holds the run's identity fields (run_id, trigger, started_at, finished_at, snapshot_time)."""
+    with no_cyclic_gc(), localcontext(EXACT):
+        return _render(rows, venues, index, tolerance, cost_tolerance, run)
 
+
+def _render(rows: Iterable[DiffRow], venues: Mapping[str, VenueSide], index: MappingIndex, tolerance: Decimal,
+            cost_tolerance: Decimal | None, run: dict[str, Any]) -> ReconciliationRun:
+    failures = venue_failures(venues)
     grouped: dict[str, list[tuple[str, ReconciliationItem]]] = {}
     unmapped: list[ReconciliationItem] = []
     counts = dict.fromkeys(STATUSES, 0)
-    for key in sorted(ours.keys() | theirs.keys()):
-        mine = ours.get(key)
-        venue_row = theirs.get(key)
-        held = mine or venue_row
-        venue, instrument_id, outcome = held.venue, held.instrument_id, held.outcome  # type: ignore[union-attr]
-        hint = (venue_row.market_hint if venue_row else None) or (mine.market_hint if mine else None)
-        claim = index.claim(venue, instrument_id, outcome, hint)
-        internal_quantity = mine.quantity if mine else ZERO
-        internal_cost = mine.cost_basis if mine else None
-        external, external_cost, diff, diff_cost, status, difference, reason = _compare(
-            venue, instrument_id, outcome, internal_quantity, internal_cost, venue_row, failures.get(venue),
-            claim is not None, tolerance, cost_tolerance)
+    for row in rows:
+        (venue, instrument_id, outcome, internal_quantity, external, internal_cost, external_cost, diff, diff_cost,
+         status, difference, acknowledged, claim, mine, venue_row, failure) = row
+        reason = _reason(row, tolerance, cost_tolerance)
+        if failure is not None and venue not in venues:
+            failures[venue] = failure
         if claim is not None and claim.rivals:
             reason += reasons.rivals(claim.market_id, claim.rivals)
         item = _trusted(ReconciliationItem, {  # in the contract's field order, as validation builds it
@@ -181,7 +110,7 @@ def _reconcile(internal: Iterable[Holding], venues: Mapping[str, VenueSide], ind
             "internal_quantity": internal_quantity, "external_quantity": external,
             "internal_cost_basis": internal_cost, "external_cost_basis": external_cost,
             "diff_quantity": diff, "diff_cost_basis": diff_cost, "status": status, "difference": difference,
-            "reason": reason, "acknowledged": bool(known) and (venue, instrument_id, outcome) in known,
+            "reason": reason, "acknowledged": acknowledged,
         })
         counts[status] += 1
         if claim is None:
@@ -200,38 +129,28 @@ def _reconcile(internal: Iterable[Holding], venues: Mapping[str, VenueSide], ind
     })
 
 
-def _compare(venue: str, instrument_id: str, outcome: str, internal: Decimal, internal_cost: Decimal | None,
-             venue_row: Holding | None, failure: str | None, mapped: bool, tolerance: Decimal,
-             cost_tolerance: Decimal | None) -> _Compared:
-    """One item's external side, diffs, status, difference and reason."""
-    if failure is not None:
-        reason = reasons.venue_failed(venue, failure, outcome, internal, venue_row.quantity if venue_row else None)
-        return None, None, None, None, "api_error", None, reason
-    external = venue_row.quantity if venue_row else ZERO
-    external_cost = venue_row.cost_basis if venue_row else None
-    diff = external - internal
-    diff_cost = external_cost - internal_cost if external_cost is not None and internal_cost is not None else None
-    difference = None
-    if abs(diff) > tolerance:
-        difference = "orphaned" if not internal else "ghost" if not external else "drift"
-    if not mapped:
-        if instrument_id.startswith(UNMAPPED_PREFIX):
-            difference = None  # a placeholder no venue reports: there is nothing to differ from
-        reason = reasons.unknown_mapping(venue, instrument_id, outcome, internal, external, difference)
-        return external, external_cost, diff, diff_cost, "unknown_mapping", difference, reason
-    if difference is not None:
-        reason = (reasons.orphaned(venue, outcome, external) if difference == "orphaned"
-                  else reasons.ghost(venue, outcome, internal) if difference == "ghost"
-                  else reasons.drift(venue, outcome, internal, external))
-        return external, external_cost, diff, diff_cost, "mismatch", difference, reason
-    if diff_cost is not None and cost_tolerance is not None and abs(diff_cost) > cost_tolerance:
-        reason = reasons.cost_drift(venue, outcome, internal, internal_cost, external_cost,  # type: ignore[arg-type]
-                                    cost_tolerance)
-        return external, external_cost, diff, diff_cost, "mismatch", "drift", reason
+def _reason(row: DiffRow, tolerance: Decimal, cost_tolerance: Decimal | None) -> str:
+    """Why a row has its status, in words."""
+    venue, outcome, internal = row.venue, row.outcome, row.internal_quantity
+    if row.status == "api_error":
+        return reasons.venue_failed(venue, row.failure, outcome, internal,  # type: ignore[arg-type]
+                                    row.theirs.quantity if row.theirs else None)
+    external: Decimal = row.external_quantity  # type: ignore[assignment]
+    if row.status == "unknown_mapping":
+        return reasons.unknown_mapping(venue, row.instrument_id, outcome, internal, external, row.difference)
+    if row.difference == "orphaned":
+        return reasons.orphaned(venue, outcome, external)
+    if row.difference == "ghost":
+        return reasons.ghost(venue, outcome, internal)
+    if row.difference == "drift":
+        if abs(row.diff_quantity) > tolerance:  # type: ignore[arg-type]  # else: only the cost basis differs
+            return reasons.drift(venue, outcome, internal, external)
+        return reasons.cost_drift(venue, outcome, internal, row.internal_cost_basis,  # type: ignore[arg-type]
+                                  row.external_cost_basis, cost_tolerance)  # type: ignore[arg-type]
     reason = reasons.matched(venue, outcome, internal, external, tolerance)
-    if diff_cost:
-        reason += reasons.cost_note(internal_cost, external_cost)  # type: ignore[arg-type]
-    return external, external_cost, diff, diff_cost, "match", None, reason
+    if row.diff_cost_basis:
+        reason += reasons.cost_note(row.internal_cost_basis, row.external_cost_basis)  # type: ignore[arg-type]
+    return reason
 
 
 def _market(market_id: str, title: str | None, entries: list[tuple[str, ReconciliationItem]]) -> MarketReconciliation:
@@ -283,30 +202,6 @@ def _add_cost(quantity: Decimal, cost: Decimal | None, more: Decimal, more_cost:
     if not quantity:
         return more_cost
     return cost + more_cost if cost is not None and more_cost is not None else None
-
-
-def _held(holdings: Iterable[Holding]) -> dict[str, Holding]:
-    """One side's holdings by sort key: duplicates summed, zero quantities dropped."""
-    held: dict[str, Holding] = {}
-    for h in holdings:
-        # One string per key: sorting 100k strings is several times faster than sorting tuples.
-        # NUL sorts before any character of an id, so the order is (venue, instrument_id, outcome)'s.
-        key = f"{h.venue}\0{h.instrument_id}\0{h.outcome}"
-        seen = held.get(key)
-        if seen is None:
-            held[key] = h
-        else:
-            held[key] = Holding(
-                h.venue, h.instrument_id, h.outcome, seen.quantity + h.quantity,
-                seen.cost_basis + h.cost_basis if seen.cost_basis is not None and h.cost_basis is not None else None,
-                seen.title or h.title, seen.market_hint or h.market_hint)
-    return {key: h for key, h in held.items() if h.quantity}
-
-
-def _require_decimal(name: str, value: object) -> Decimal:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValueError(f"{name}: {value!r} is not a finite Decimal")
-    return value
 
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -12,6 +12,8 @@ from services.reconciler.adapters import audit, operator_state, sources
 from services.reconciler.adapters import mappings as mapping_store
 from services.reconciler.adapters.operator_state import Acknowledgement
 from services.reconciler.adapters.runs import run_items
+from services.reconciler.domain.reasons import price as price_text
+from services.reconciler.domain.reasons import qty
 from services.reconciler.handlers.mapping_sources import current_mappings
 from services.reconciler.handlers.runs import Reconciler, current_fingerprint, item_key
 from shared.bus import Bus, BusError
@@ -44,7 +46,12 @@ def _where(request: OperatorActionRequest) -> str:
 
 async def acknowledge(reconciler: Reconciler, request: OperatorActionRequest) -> str:
     """Store the difference as known, with its current fingerprint: it stays visible (marked
-    acknowledged) and is not alerted on until it changes."""
+    acknowledged) and is not alerted on until it changes.
+
+    A trader acknowledges a *difference* (orphaned, ghost, drift): only an item that has one is
+    acknowledged, because only such an acknowledgement holds — a run forgets one whose item has no
+    difference (`lapsed_acknowledgements`). An unmapped holding whose quantities agree (even if the
+    cost basis, which is not compared, differs) is refused: its fix is the map action."""
     computed = await reconciler.compute("overview", refresh_external=False)
     key = (request.venue, request.instrument_id, request.outcome)
     item = next((i for i in run_items(computed.run) if item_key(i) == key), None)
@@ -54,6 +61,9 @@ async def acknowledge(reconciler: Reconciler, request: OperatorActionRequest) ->
         raise Refused(f"{_where(request)} could not be compared ({item.reason}); nothing to acknowledge yet")
     if item.status == "match":
         raise Refused(f"{_where(request)} matches; nothing to acknowledge")
+    if item.difference is None:
+        raise Refused(f"{_where(request)} has no difference to acknowledge (acknowledge is for an orphaned, ghost "
+                      f"or drift holding); what it needs is a mapping: {item.reason}")
     await operator_state.acknowledge(reconciler.pool, key, Acknowledgement(
         current_fingerprint(item), request.actor, request.reason, utcnow()))
     return f"{_where(request)} acknowledged: {item.reason}"
@@ -74,7 +84,8 @@ async def adopt(bus: Bus, request: OperatorActionRequest) -> str:
     internal_quantity = sum((p.quantity for p in internal), Decimal(0))
     quantity = external_quantity - internal_quantity
     if quantity == 0:
-        raise Refused(f"{_where(request)}: the ledger and the venue both hold {external_quantity}; nothing to adopt")
+        raise Refused(f"{_where(request)}: the ledger and the venue both hold {qty(external_quantity)}; "
+                      "nothing to adopt")
     price = _venue_price(held) if held else (internal[0].avg_price if internal else None)
     if price is None:
         raise Refused(f"{_where(request)}: the venue reports no average price for the holding; cannot book it")
@@ -85,8 +96,9 @@ async def adopt(bus: Bus, request: OperatorActionRequest) -> str:
         actor=request.actor, reason=request.reason))
     if not reply.booked:
         raise Refused(reply.error.message if reply.error else "the ledger did not book the adoption")
-    return (f"{_where(request)}: booked {quantity:+} at {price} into the ledger "
-            f"(ledger {internal_quantity} → venue {external_quantity})")
+    sign = "+" if quantity > 0 else ""
+    return (f"{_where(request)}: booked {sign}{qty(quantity)} at {price_text(request.venue, price)} into the ledger "
+            f"(ledger {qty(internal_quantity)} → venue {qty(external_quantity)})")
 
 
 def _venue_price(held: list) -> Decimal | None:

@@ -60,8 +60,16 @@ def venue_side(snapshot: ExternalPositionsSnapshot) -> VenueSide:
                 # mapping that knows only the condition id claim the asset.
                 market_hint=_condition_id(p.raw) if p.venue == "polymarket" else None)
         for p in snapshot.positions
+        if not _resolved(p.raw)
     )
     return VenueSide(snapshot.venue, snapshot.complete, snapshot.error, holdings)
+
+
+def _resolved(raw: dict) -> bool:
+    """A Polymarket holding of a resolved market, listed until it is redeemed: the market is over
+    and the ledger closes it from the settlement feed, so it is no open holding to compare (it
+    would read as an orphan, and adopting it would book settled shares again)."""
+    return raw.get("redeemable") is True
 
 
 def _condition_id(raw: dict) -> str | None:

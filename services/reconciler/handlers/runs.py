@@ -19,6 +19,7 @@ from services.reconciler.adapters import operator_state
 from services.reconciler.adapters.operator_state import Acknowledgement, ItemKey
 from services.reconciler.adapters.runs import run_items, save_run
 from services.reconciler.domain.alerts import alert_changes, difference_key, fingerprint
+from services.reconciler.domain.reasons import qty
 from services.reconciler.domain.reconcile import reconcile
 from services.reconciler.handlers.inputs import Inputs, domain_inputs, read_inputs, snapshot_time
 from services.reconciler.handlers.mapping_sources import current_mappings
@@ -54,8 +55,10 @@ class Reconciliation:
 
 
 def lapsed_acknowledgements(run: ReconciliationRun, acks: dict[ItemKey, Acknowledgement]) -> frozenset[ItemKey]:
-    """An acknowledgement holds while its difference has the fingerprint acknowledged. An item
-    the venue could not report (api_error) keeps it: nothing is known to have changed."""
+    """An acknowledgement holds while its difference has the fingerprint acknowledged; one whose
+    item has no difference any more (resolved, or never had one) lapses — which is why the
+    acknowledge action accepts only an item with a difference. An item the venue could not report
+    (api_error) keeps it: nothing is known to have changed."""
     current = {item_key(item): item for item in run_items(run)}
     lapsed = set()
     for key, ack in acks.items():
@@ -155,11 +158,11 @@ def _dedup_key(key: ItemKey) -> str:
 
 def mismatch_alert(run_id: str, item: ReconciliationItem) -> Alert:
     key = _dedup_key(difference_key(item))
-    held = "unknown" if item.external_quantity is None else str(item.external_quantity)
+    held = "unknown" if item.external_quantity is None else qty(item.external_quantity)
     return Alert(
         event_id=deterministic_id("reconciliation-alert", run_id, key),
         severity="critical", source=SOURCE, code="reconciliation.mismatch",
-        message=(f"{item.difference or item.status}: {_describe(item)}: ledger holds {item.internal_quantity}, "
+        message=(f"{item.difference or item.status}: {_describe(item)}: ledger holds {qty(item.internal_quantity)}, "
                  f"venue holds {held}; {item.reason}"),
         dedup_key=key, details=_details(run_id, item),
     )
