@@ -22,7 +22,8 @@ def build() -> Service:
     settings = load_settings(LedgerSettings, service=SERVICE_NAME)
     service = Service(SERVICE_NAME, settings, schema=SCHEMA,
                       migrations=Path(__file__).parent / "adapters" / "migrations")
-    batches = dict(max_messages=settings.ingest_batch_max_messages, max_wait=settings.ingest_batch_max_wait_seconds)
+    batches = dict(max_messages=settings.ingest_batch_max_messages,
+                   max_wait_seconds=settings.ingest_batch_max_wait_seconds)
 
     def with_pool(handler):
         # The pool exists once the service has started, before the bus delivers anything.

@@ -27,7 +27,7 @@ def build() -> Service:
     answer_mappings(reconciler)
     answer_queries(reconciler)
     answer_actions(reconciler)
-    service.bus.consume_batches(VENUE_CONNECTIVITY, triggers.on_connectivity, max_messages=100, max_wait=0.05)
+    service.bus.consume_batches(VENUE_CONNECTIVITY, triggers.on_connectivity, max_messages=100, max_wait_seconds=0.05)
     service.background(triggers.task())
     return service
 

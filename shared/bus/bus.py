@@ -205,11 +205,11 @@ class Bus:
         handler: Callable[[list[EventT]], Awaitable[None]],
         *,
         max_messages: int = 500,
-        max_wait: float = 0.05,
+        max_wait_seconds: float = 0.05,
     ) -> None:
         """Read a channel in batches through this service's durable consumer: `handler` gets up to
-        `max_messages` events (whatever arrived within `max_wait` of the first), in stream order,
-        and every message of the batch is acked only after it returns — one commit per batch.
+        `max_messages` events (whatever arrived within `max_wait_seconds` of the first), in stream
+        order, and every message of the batch is acked only after it returns — one commit per batch.
 
         A message that fails validation is dead-lettered (with an alert) and the rest of the
         batch goes on. If the handler raises, the batch is split: each message is handled alone,
@@ -232,7 +232,7 @@ class Bus:
             async def fetch_and_validate() -> None:
                 while not self._stopping.is_set():
                     try:
-                        messages = await self._next_batch(subscription, max_messages, max_wait)
+                        messages = await self._next_batch(subscription, max_messages, max_wait_seconds)
                         accepted = await self._accept(channel, consumer, messages)
                     except Exception:
                         # A dropped connection: unacked messages come back after ack_wait,
@@ -263,12 +263,12 @@ class Bus:
 
         self._batch_readers.append(read_batches)
 
-    async def _next_batch(self, subscription: Any, max_messages: int, max_wait: float) -> list[Msg]:
+    async def _next_batch(self, subscription: Any, max_messages: int, max_wait_seconds: float) -> list[Msg]:
         try:
             batch: list[Msg] = await subscription.fetch(max_messages, timeout=1.0)
         except (NatsTimeoutError, asyncio.TimeoutError):
             return []
-        deadline = asyncio.get_running_loop().time() + max_wait
+        deadline = asyncio.get_running_loop().time() + max_wait_seconds
         while len(batch) < max_messages:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
