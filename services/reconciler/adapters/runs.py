@@ -39,12 +39,15 @@ async def save_run(conn: asyncpg.Connection, run: ReconciliationRun) -> None:
 
 
 async def list_runs(conn: Connection, limit: int, offset: int) -> ReconciliationsPage:
+    # One statement, so the page and its total see the same runs (a run stored between two
+    # queries would show in one and not the other).
     rows = await conn.fetch(
-        """SELECT run_id, trigger, started_at, finished_at, snapshot_time, summary FROM runs
-           ORDER BY started_at DESC, run_id LIMIT $1 OFFSET $2""", limit, offset)
-    total = await conn.fetchval("SELECT count(*) FROM runs")
+        """SELECT run_id, trigger, started_at, finished_at, snapshot_time, summary, count(*) OVER () AS total
+           FROM runs ORDER BY started_at DESC, run_id LIMIT $1 OFFSET $2""", limit, offset)
+    total = rows[0]["total"] if rows else await conn.fetchval("SELECT count(*) FROM runs")
     return ReconciliationsPage(
-        runs=tuple(ReconciliationSummary(**{**dict(row), "summary": json.loads(row["summary"])}) for row in rows),
+        runs=tuple(ReconciliationSummary(**{**{k: v for k, v in row.items() if k != "total"},
+                                              "summary": json.loads(row["summary"])}) for row in rows),
         total=total,
     )
 
