@@ -17,7 +17,7 @@ import pytest
 from services.cli import main
 from services.ledger.domain.positions import Position
 from services.ledger.domain.reconciliation import AdoptionRefused, adjustment_fill, check_adoptable, venue_ids
-from shared.bus import Bus
+from shared.bus import Bus, BusTimeout
 from shared.contracts import utcnow
 from shared.contracts.channels import LEDGER_ADOPT, LEDGER_IMPORTED_MARKETS, RECONCILER
 from shared.contracts.reconciler import AdoptionRequest, ExternalIds, ImportedMarketsRequest
@@ -104,6 +104,16 @@ async def as_reconciler(nats_users: dict[str, str], ledger: Ledger) -> AsyncIter
     bus = Bus(nats_users[RECONCILER], ledger.namespace, RECONCILER)
     await bus.start()
     try:
+        # The ledger makes its schema before it answers on the bus: wait for its responders.
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            try:
+                await bus.request(LEDGER_IMPORTED_MARKETS.subject(), ImportedMarketsRequest(), timeout=2)
+                break
+            except BusTimeout:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
         yield bus
     finally:
         await bus.stop()
