@@ -1,9 +1,9 @@
 """Bootstrap for exchange-gateway: the one process that loads venue secrets.
 
 Wires the venue clients (only for venues with credentials), the request/reply answers, a fill
-poller, a settlement poller and a mark publisher per venue, on the shared service chassis. Each
-feed's health (last successful poll, lag, quarantined rows; degraded once stalled) is one
-health check, `<venue>.<feed>`.
+poller, a settlement poller and a mark publisher per venue (marking what the venue and what the
+ledger holds there), on the shared service chassis. Each feed's health (last successful poll,
+lag, quarantined rows; degraded once stalled) is one health check, `<venue>.<feed>`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from services.exchange_gateway.adapters.fill_store import FillStore
+from services.exchange_gateway.adapters.ledger_holdings import LedgerHoldings
 from services.exchange_gateway.adapters.settlement_store import SettlementStore
 from services.exchange_gateway.adapters.venue import VenueClient
 from services.exchange_gateway.adapters.venues import build_venue_clients
@@ -42,6 +43,8 @@ def build() -> Service:
     queries.register(service.bus)
     # Snapshot facts go out in the background: stopping waits for the ones still pending.
     service.on_stop(queries.facts.drain)
+    # Marked besides the venues' own holdings: what the ledger holds that a venue no longer does.
+    ledger_holdings = LedgerHoldings(service.bus)
 
     for venue in VENUES:
         if venue not in clients:
@@ -52,7 +55,7 @@ def build() -> Service:
         _poll_feeds(service, client, settings)
 
         async def publish_marks(client=client) -> None:
-            await run_mark_publisher(client, queries, service.bus, settings.mark_interval_seconds)
+            await run_mark_publisher(client, queries, ledger_holdings, service.bus, settings.mark_interval_seconds)
 
         publish_marks.__name__ = f"publish_marks_{client.venue}"
         service.background(publish_marks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.ledger.handlers.gateway_queries import answer_gateway
 from services.ledger.handlers.ingest import ingest_fills, ingest_settlements
 from services.ledger.handlers.portfolio_snapshots import snapshot_portfolio_task
 from services.ledger.handlers.queries import answer_queries
@@ -39,6 +40,7 @@ def build() -> Service:
     service.bus.consume_batches(EXTERNAL_SNAPSHOTS, with_pool(mirror_venue_snapshots), **batches)
     answer_queries(service)
     answer_reconciler(service)
+    answer_gateway(service)
     service.background(snapshot_portfolio_task(service, settings.portfolio_snapshot_interval_seconds))
     return service
 

@@ -9,12 +9,14 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel, ValidationError
 
 from shared.bus.config import BusConfig
+from shared.bus.replies import MalformedReply, ReplyAssembler, ReplyTooLarge, reply_parts
 from shared.contracts import Alert, DeadLetter, ErrorInfo, Message, deterministic_id
 from shared.contracts.channels import (
     ALERTS,
@@ -66,6 +68,20 @@ class _ErrorReply(BaseModel):
 def _published_id(raw: Msg) -> str | None:
     """The event id a publisher gave an unreadable message (`Bus.publish` sets it as Nats-Msg-Id)."""
     return (raw.headers or {}).get("Nats-Msg-Id")
+
+
+async def _collect_reply(replies: Subscription, timeout: float) -> bytes:
+    """The reply's body, joined from its parts when it came in several messages."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    assembler = ReplyAssembler()
+    while True:
+        message = await replies.next_msg(timeout=max(deadline - loop.time(), 0.001))
+        if message.headers and message.headers.get("Status") == "503":
+            raise NoRespondersError
+        body = assembler.add(message.data, message.headers)
+        if body is not None:
+            return body
 
 
 def _error_reply(code: str, message: str) -> bytes:
@@ -386,13 +402,12 @@ class Bus:
         model, reply_model = subject.channel.request, subject.channel.reply
         responder = f"{self.service}-responder"
 
-        async def on_request(msg: NatsMessage) -> bytes:
+        async def answer(raw: Msg) -> bytes:
             try:
-                request = model.model_validate_json(msg.body)
+                request = model.model_validate_json(raw.data)
             except ValidationError as exc:
                 log.warning("request failed validation; dead-lettered", subject=address, error=str(exc).splitlines()[0])
-                await self._dead_letter(msg.raw_message, responder, f"not a valid {model.__name__}: {exc}",
-                                        severity="warning")
+                await self._dead_letter(raw, responder, f"not a valid {model.__name__}: {exc}", severity="warning")
                 return _error_reply("invalid_request", str(exc).splitlines()[0])
             try:
                 reply = await handler(request)
@@ -404,24 +419,44 @@ class Bus:
                                                         f"{type(exc).__name__}")
             return reply.model_dump_json().encode()
 
-        self.broker.subscriber(address, queue=queue or self.service)(on_request)
+        async def on_request(msg: NatsMessage) -> None:
+            raw: Msg = msg.raw_message
+            body = await answer(raw)
+            if not raw.reply:
+                return
+            connection = self.broker.config.connection_state.connection
+            try:
+                parts = reply_parts(body, connection.max_payload)
+            except ReplyTooLarge as exc:
+                log.error("reply too large to send", subject=address, error=str(exc))
+                parts = reply_parts(_error_reply("reply_too_large", f"{self.service}: {exc}"), connection.max_payload)
+            for data, headers in parts:
+                await connection.publish(raw.reply, data, headers=headers)
+
+        # Replies are sent here, not by FastStream, so that one too big for a message goes in parts.
+        self.broker.subscriber(address, queue=queue or self.service, no_reply=True)(on_request)
 
     async def request(
         self, subject: RpcSubject[RequestT, ReplyT], request: RequestT, *, timeout: float = 5.0
     ) -> ReplyT:
         subject.check(request)
-        # The nats client directly, not the broker: it reports "no responders" at once, so a
-        # caller learns a service is down immediately instead of after the whole timeout.
+        # The nats client directly, not the broker: a "no responders" status tells the caller a
+        # service is down at once instead of after the whole timeout. An inbox of its own per
+        # question, because a big reply arrives as several messages (shared/bus/replies.py).
         connection = self.broker.config.connection_state.connection
+        inbox = connection.new_inbox()
+        replies = await connection.subscribe(inbox)
         try:
-            response = await connection.request(
-                self.address(subject), request.model_dump_json().encode(), timeout=timeout
-            )
+            await connection.publish(self.address(subject), request.model_dump_json().encode(), reply=inbox)
+            body = await _collect_reply(replies, timeout)
         except NoRespondersError as exc:
             raise BusTimeout(f"no service answers {subject.relative}") from exc
         except (NatsTimeoutError, asyncio.TimeoutError, TimeoutError) as exc:
             raise BusTimeout(f"no reply on {subject.relative} within {timeout}s") from exc
-        body = response.data
+        except MalformedReply as exc:
+            raise BusError(f"malformed reply on {subject.relative}: {exc}") from None
+        finally:
+            await replies.unsubscribe()
         try:
             return subject.channel.reply.model_validate_json(body)
         except ValidationError:

@@ -39,6 +39,8 @@ from shared.contracts.gateway import (
 )
 from shared.contracts.ledger import (
     LedgerPosition,
+    OpenInstrumentsReply,
+    OpenInstrumentsRequest,
     PortfolioHistoryReply,
     PortfolioHistoryRequest,
     PortfolioSnapshot,
@@ -117,6 +119,8 @@ ALL_MODELS: tuple[type, ...] = (
     PortfolioSnapshot,
     PortfolioHistoryRequest,
     PortfolioHistoryReply,
+    OpenInstrumentsRequest,
+    OpenInstrumentsReply,
     VenueConnectivity,
     ExternalIds,
     InstrumentMapping,

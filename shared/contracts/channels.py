@@ -54,6 +54,8 @@ from shared.contracts.gateway import (
     PositionsRequest,
 )
 from shared.contracts.ledger import (
+    OpenInstrumentsReply,
+    OpenInstrumentsRequest,
     PortfolioHistoryReply,
     PortfolioHistoryRequest,
     PortfolioSummary,
@@ -131,6 +133,11 @@ def stream_name(namespace: str, stream: Stream) -> str:
     """The stream's name in a deployment (`TRUEUP_EVENTS`); namespace `*` (the test server's
     permissions, one per session for many namespaces) stays a wildcard token."""
     return "*" if namespace == "*" else f"{namespace}_{stream.name}".upper().replace("-", "_")
+
+
+# A reply bigger than one NATS message goes in parts (shared/bus/replies.py); the permissions let a
+# responder send this many messages per request, so a reply may be up to ~this many megabytes.
+MAX_REPLY_PARTS: Final = 64
 
 
 def inbox_prefix(namespace: str, user: str) -> str:
@@ -347,6 +354,11 @@ LEDGER_IMPORTED_MARKETS: Final = RpcChannel(
     "rpc.ledger.imported_markets", "external ids of the markets `trueup import` loaded", ImportedMarketsRequest,
     ImportedMarketsReply, answerers=(LEDGER,), askers=(RECONCILER,),
 )
+# The gateway marks these too, so a position the venue no longer holds (a ghost) is still valued.
+LEDGER_OPEN_INSTRUMENTS: Final = RpcChannel(
+    "rpc.ledger.open_instruments", "the instruments the ledger holds open on a venue", OpenInstrumentsRequest,
+    OpenInstrumentsReply, answerers=(LEDGER,), askers=(EXCHANGE_GATEWAY,),
+)
 # Only the reconciler books adjustments, on an operator's adopt action (audit-logged there).
 LEDGER_ADOPT: Final = RpcChannel(
     "rpc.ledger.adopt", "book a venue holding into the ledger as an external adjustment", AdoptionRequest,
@@ -396,6 +408,7 @@ EVENT_CHANNELS: Final[tuple[EventChannel[Any], ...]] = (
 RPC_CHANNELS: Final[tuple[RpcChannel[Any, Any], ...]] = (
     GATEWAY_POSITIONS, GATEWAY_BALANCES, GATEWAY_FILLS_PAGE, GATEWAY_ORDER_LOOKUP, GATEWAY_PLACE_ORDER,
     GATEWAY_CANCEL_ORDER, LEDGER_POSITIONS, LEDGER_POSITION, LEDGER_SUMMARY, LEDGER_PORTFOLIO_HISTORY,
-    LEDGER_IMPORTED_MARKETS, LEDGER_ADOPT, RECONCILER_MAPPINGS, RECONCILER_PUT_MAPPING, RECONCILER_DELETE_MAPPING,
-    RECONCILER_RECONCILE, RECONCILER_RUNS, RECONCILER_RUN, RECONCILER_OVERVIEW, RECONCILER_ACTION, HEALTH,
+    LEDGER_IMPORTED_MARKETS, LEDGER_OPEN_INSTRUMENTS, LEDGER_ADOPT, RECONCILER_MAPPINGS, RECONCILER_PUT_MAPPING,
+    RECONCILER_DELETE_MAPPING, RECONCILER_RECONCILE, RECONCILER_RUNS, RECONCILER_RUN, RECONCILER_OVERVIEW,
+    RECONCILER_ACTION, HEALTH,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.base import Message, Outcome, Side, Venue
 from shared.money import Money, Price, Quantity
@@ -109,7 +109,11 @@ class ExternalPosition(BaseModel):
 
 
 class ExternalPositionsSnapshot(Message):
-    """A venue's holdings at one moment. `complete=False` means some page failed: never a match."""
+    """A venue's holdings at one moment. `complete=False` means some page failed: never a match.
+
+    A big account's snapshot does not fit one JetStream message: it is published as `parts`
+    facts sharing `snapshot_id` (and every other field), each with some of the positions. Only
+    all parts together say what the venue no longer holds."""
 
     venue: Venue
     account: str
@@ -118,6 +122,17 @@ class ExternalPositionsSnapshot(Message):
     error: str | None = None
     status: Literal["ok", "error", "not_configured"] = "ok"
     positions: tuple[ExternalPosition, ...] = ()
+    snapshot_id: str | None = Field(default=None, description="the whole snapshot's id when sent in parts")
+    part: int = Field(default=0, ge=0)
+    parts: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _part_of_whole(self) -> ExternalPositionsSnapshot:
+        if self.part >= self.parts:
+            raise ValueError(f"part {self.part} of {self.parts}: parts are numbered from 0")
+        if self.parts > 1 and not self.snapshot_id:
+            raise ValueError("a snapshot sent in parts names its snapshot_id")
+        return self
 
 
 class BalanceSnapshot(Message):
@@ -184,14 +199,22 @@ class ReconciliationItem(BaseModel):
     acknowledged: bool = Field(default=False, description="an operator marked this difference as known")
 
 
+# A fact is one JetStream message (1 MB): a big run's items stay with the stored run.
+MAX_PUBLISHED_DIFFERENCES = 200
+
+
 class ReconciliationCompleted(Message):
+    """A run finished. Its differences (mismatch items) ride along up to MAX_PUBLISHED_DIFFERENCES;
+    every item of the run is read with `rpc.reconciler.run`."""
+
     run_id: str
     trigger: ReconciliationTrigger
     started_at: datetime
     finished_at: datetime
     snapshot_time: datetime
     summary: dict[ReconciliationStatus, int]
-    items: tuple[ReconciliationItem, ...] = ()
+    differences: tuple[ReconciliationItem, ...] = Field(default=(), max_length=MAX_PUBLISHED_DIFFERENCES)
+    differences_total: int = Field(default=0, ge=0)
 
 
 class VenueConnectivity(Message):

@@ -1,5 +1,6 @@
-"""Questions asked of the ledger: its positions (fills-derived book), the portfolio summary and
-the portfolio's history. Amounts are decimal strings on the wire, like every other contract."""
+"""Questions asked of the ledger: its positions (fills-derived book), the portfolio summary, the
+portfolio's history and the instruments it holds open on a venue. Amounts are decimal strings on
+the wire, like every other contract."""
 
 from __future__ import annotations
 
@@ -57,7 +58,9 @@ class PositionsQuery(Message):
     strategy_name: str | None = Field(default=None, min_length=1, max_length=64)
     market_id: str | None = Field(default=None, min_length=1, max_length=256)
     venue: Venue | None = None
-    limit: int = Field(default=100, ge=1, le=1000)
+    # Up to 10,000 a page for a service reading every open position (a big reply goes in parts);
+    # the HTTP API keeps its own page bound.
+    limit: int = Field(default=100, ge=1, le=10_000)
     offset: int = Field(default=0, ge=0)
     order_by: PositionOrderBy = "opened_at"
     asc: bool = False
@@ -126,3 +129,16 @@ class PortfolioHistoryRequest(Message):
 
 class PortfolioHistoryReply(Message):
     snapshots: tuple[PortfolioSnapshot, ...] = Field(default=(), description="oldest first")
+
+
+class OpenInstrumentsRequest(Message):
+    """Which instruments the ledger holds open on `venue`: the exchange-gateway's marks ask it."""
+
+    venue: Venue
+
+
+class OpenInstrumentsReply(Message):
+    """The instruments with an open position on the venue: the gateway marks them even when the
+    venue no longer holds them (a ghost), so the ledger can value every open position."""
+
+    instrument_ids: tuple[str, ...] = Field(default=(), description="each once, sorted")

@@ -19,6 +19,7 @@ from typing import Any
 from shared.contracts.channels import (
     ADMIN,
     EVENT_CHANNELS,
+    MAX_REPLY_PARTS,
     RPC_CHANNELS,
     SERVICES,
     RpcChannel,
@@ -101,7 +102,7 @@ def _allow(entries: list[tuple[str, str]]) -> str:
 def user_block(user: str, publish: list[tuple[str, str]], subscribe: list[tuple[str, str]], *,
                responds: bool = False) -> str:
     """One user: subjects (quoted, or a variable) and why; its password from NATS_PASSWORD_<USER>."""
-    responses = "\n        allow_responses: true" if responds else ""
+    responses = f"\n        allow_responses: {{max: {MAX_REPLY_PARTS}}}" if responds else ""
     return f"""\
     {{
       user: {user}

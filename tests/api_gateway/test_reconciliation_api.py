@@ -177,7 +177,7 @@ async def test_operator_actions_are_done_refused_and_audited_with_who_did_them(r
         **action, "action": "acknowledge", "reason": "weather bet, on purpose"})
     assert unmapped.status_code == 200 and unmapped.json()["done"] is False, unmapped.text
     assert "no difference to acknowledge" in unmapped.json()["message"]
-    assert "Map it to a market" in unmapped.json()["message"]
+    assert "Kalshi YES: not mapped to a market (both hold 75) \u2014 map it to reconcile it." in unmapped.json()["message"]
     for shown in ((await rs.api.get("/api/positions/overview")).json()["reconciliation"],
                   (await rs.api.post("/api/bot/reconcile")).json()["run"]):
         weather = every_item(shown)[("kalshi", NYC_WEATHER, "yes")]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.exchange_gateway.adapters.ledger_holdings import LedgerHoldings
 from services.exchange_gateway.adapters.venues import build_venue_clients
 from services.exchange_gateway.handlers.marks import SNAPSHOT_REUSE_ROUNDS, publish_marks_once, run_mark_publisher
 from services.exchange_gateway.handlers.queries import VenueQueries
@@ -134,7 +135,7 @@ async def test_a_slow_venue_gets_an_explicit_incomplete_answer_inside_the_deadli
 
 # ---- one venue read per need: marks reuse snapshots, answers never wait for the bus ------------
 
-MARKETS_PREFIX = "GET /trade-api/v2/markets/"
+MARKETS_PREFIX = "GET /trade-api/v2/markets"  # the batched `markets?tickers=` reads (titles and marks)
 
 
 def venue_reads(sim, prefix: str) -> int:
@@ -146,6 +147,7 @@ async def test_marks_rounds_within_a_snapshots_freshness_cost_no_positions_read(
     client = clients["kalshi"]
     clock = FakeClock()
     queries = VenueQueries(clients, bus, ttl_seconds=10, clock=clock)
+    ledger = LedgerHoldings(bus, clock=clock)  # no ledger runs here: only the venue's holdings are marked
     interval = 30.0
     try:
         await queries.positions(PositionsRequest(venues=("kalshi",)))  # the UI read holdings
@@ -156,13 +158,13 @@ async def test_marks_rounds_within_a_snapshots_freshness_cost_no_positions_read(
         books_before = venue_reads(sim, MARKETS_PREFIX)
         for _ in range(SNAPSHOT_REUSE_ROUNDS * 3 - 1):  # every round inside the snapshot's freshness
             clock.now += interval / 3
-            assert await publish_marks_once(client, queries, bus, interval) == len(held)
+            assert await publish_marks_once(client, queries, ledger, bus, interval) == len(held)
         assert sim.sim.kalshi_requests[POSITIONS] == reads  # marks were read, positions were not
         assert venue_reads(sim, MARKETS_PREFIX) > books_before
 
         clock.now += interval  # now older than the reuse window: one read, then reused again
-        await publish_marks_once(client, queries, bus, interval)
-        await publish_marks_once(client, queries, bus, interval)
+        await publish_marks_once(client, queries, ledger, bus, interval)
+        await publish_marks_once(client, queries, ledger, bus, interval)
         assert sim.sim.kalshi_requests[POSITIONS] == 2 * reads
     finally:
         await queries.facts.drain()
@@ -224,7 +226,7 @@ async def test_holdings_are_answered_with_titles_and_valued_at_the_latest_marks(
         unvalued = await queries.positions(PositionsRequest(venues=("kalshi",)))
         assert all(p.valuation_source is None and p.market_value is None for p in unvalued.snapshots[0].positions)
         for client in clients.values():
-            await publish_marks_once(client, queries, bus, 30.0)
+            await publish_marks_once(client, queries, LedgerHoldings(bus), bus, 30.0)
 
         markets_read = venue_reads(sim, MARKETS_PREFIX)
         reply = await queries.positions(PositionsRequest(force_refresh=True))
@@ -258,7 +260,8 @@ async def test_a_new_holding_is_marked_at_once_from_the_snapshot_that_revealed_i
     clients = build_venue_clients(gateway_settings(sim, tmp_path, venues=("kalshi",)))
     queries = VenueQueries(clients, bus, ttl_seconds=10)
     # An hour between rounds: only a new holding can start one.
-    publisher = asyncio.create_task(run_mark_publisher(clients["kalshi"], queries, bus, interval=3600))
+    publisher = asyncio.create_task(run_mark_publisher(clients["kalshi"], queries, LedgerHoldings(bus), bus,
+                                                       interval=3600))
     try:
         async def valued(ticker: str | None = None, timeout: float = 10.0) -> dict:
             deadline = asyncio.get_running_loop().time() + timeout

@@ -247,6 +247,14 @@ async def test_writes_are_never_retried_and_an_ambiguous_failure_is_unknown_outc
 
 
 @respx.mock
+async def test_a_post_that_only_reads_is_retried_like_a_read_never_an_unknown_write(client, sleeps) -> None:
+    route = respx.post(f"{BASE}books").mock(side_effect=[httpx.Response(503), httpx.ReadTimeout("slow"),
+                                                         httpx.Response(200, json=[{"asset_id": "1"}])])
+    body = await _http(client, sleeps).request("POST", "books", json_body=[{"token_id": "1"}], read=True)
+    assert body == [{"asset_id": "1"}] and route.call_count == 3 and len(sleeps.calls) == 2
+
+
+@respx.mock
 @pytest.mark.parametrize("never_sent", [httpx.ConnectError("refused"), httpx.ConnectTimeout("no SYN-ACK"),
                                         httpx.PoolTimeout("no free connection")],
                          ids=["refused", "connect-timeout", "pool-timeout"])

@@ -192,3 +192,18 @@ async def test_timeouts_retry_reads_but_never_writes(sim: RunningSim, admin) -> 
         await client.aclose()
     assert await _requests(admin, "GET /trade-api/v2/portfolio/balance") == FAST_RETRY.attempts
     assert await _requests(admin, "POST /trade-api/v2/portfolio/events/orders") == 1
+
+
+async def test_marks_from_the_batched_markets_read_agree_with_every_orderbook(sim: RunningSim, kalshi: KalshiClient,
+                                                                               admin) -> None:
+    """A market's own top of book is its orderbook's: YES bid = the best YES bid, YES ask = 1 − the
+    best NO bid, and a side with no bids has no level. All markets in one read, none per ticker."""
+    x = sim.sim.kalshi
+    marks = {m.instrument_id: m for m in await kalshi.fetch_marks(sorted(x.markets))}
+    assert set(marks) == set(x.markets)
+    assert await _requests(admin, "GET /trade-api/v2/markets") == 1
+    for ticker, market in x.markets.items():
+        yes, no = market.best("yes"), market.best("no")
+        m = marks[ticker]
+        assert (m.best_bid, m.best_ask, m.last) == (yes, None if no is None else 1 - no, market.last_price or None)
+    assert any(m.best_bid is None or m.best_ask is None for m in marks.values())  # one-sided books are covered

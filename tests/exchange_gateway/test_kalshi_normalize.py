@@ -183,14 +183,25 @@ def test_order_statuses() -> None:
     assert n.order({**base, "status": "canceled"}).limit_price == Decimal("0.6")
 
 
-def test_mark_from_bid_only_book() -> None:
-    book = {"orderbook_fp": {"yes_dollars": [["0.1500", "10.00"], ["0.1600", "5.00"]], "no_dollars": [["0.8200", "7.00"]]}}
-    m = n.mark("T", book, {"last_price_dollars": "0.1400"}, NOW)
-    assert (m.best_bid, m.best_ask, m.mid, m.last) == (Decimal("0.16"), Decimal("0.18"), Decimal("0.17"), Decimal("0.14"))
-    empty = n.mark("T", {"orderbook_fp": {"yes_dollars": [], "no_dollars": None}}, {"last_price_dollars": "0.0000"}, NOW)
-    assert (empty.best_bid, empty.best_ask, empty.mid, empty.last) == (None, None, None, None)
-    with pytest.raises(KalshiPayloadError, match="orderbook_fp.yes_dollars"):
-        n.mark("T", {"orderbook_fp": {"yes_dollars": [["0.1"]]}}, None, NOW)
+def test_mark_from_a_markets_top_of_book() -> None:
+    market = {"ticker": "T", "yes_bid_dollars": "0.1600", "yes_ask_dollars": "0.1800", "last_price_dollars": "0.1400"}
+    m = n.mark(market, NOW)
+    assert (m.instrument_id, m.best_bid, m.best_ask, m.mid, m.last) == (
+        "T", Decimal("0.16"), Decimal("0.18"), Decimal("0.17"), Decimal("0.14"))
+    assert m.event_id == n.mark(dict(market), NOW).event_id != n.mark(market, NOW.replace(hour=1)).event_id
+    # No level on a side: Kalshi sends a bid of 0 and an ask of 1 (an ask of 0, or a missing field,
+    # is none too); a market that never traded has a last price of 0.
+    for bid, ask in (("0.0000", "1.0000"), ("0.0000", "0.0000"), (None, None)):
+        empty = n.mark({"ticker": "T", "yes_bid_dollars": bid, "yes_ask_dollars": ask, "last_price_dollars": "0"}, NOW)
+        assert (empty.best_bid, empty.best_ask, empty.mid, empty.last) == (None, None, None, None)
+    one_sided = n.mark({**market, "yes_ask_dollars": "1.0000"}, NOW)
+    assert (one_sided.best_bid, one_sided.best_ask, one_sided.mid) == (Decimal("0.16"), None, None)
+    with pytest.raises(KalshiPayloadError, match="yes_bid_dollars"):
+        n.mark({**market, "yes_bid_dollars": "1.2000"}, NOW)
+    with pytest.raises(KalshiPayloadError, match="yes_ask_dollars"):
+        n.mark({**market, "yes_ask_dollars": "abc"}, NOW)
+    with pytest.raises(KalshiPayloadError, match="ticker"):
+        n.mark({**market, "ticker": None}, NOW)
 
 
 counts = st.decimals(min_value=Decimal("-100000"), max_value=Decimal("100000"), places=2, allow_nan=False, allow_infinity=False)

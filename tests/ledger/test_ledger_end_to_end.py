@@ -19,10 +19,9 @@ build/screenshots/portfolio-demo.png (or under $TRUEUP_SCREENSHOT_DIR).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -35,9 +34,8 @@ from tests.exchange_gateway.gateway_env import gateway_env
 from tests.exchange_gateway.stack import Stack, get_external, start_stack
 from tests.support.venue_sim import RunningSim, running_sim
 from tests.ui.test_holdings_page import CHROMIUM, MONEY, SCREENSHOTS, require_browser
+from tests.support.polling import eventually
 
-# Generous: the gateway polls fills every 0.5 s and marks every second here, a busy CI box is slow.
-DEADLINE_SECONDS = 30.0
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -81,18 +79,6 @@ async def demo_stack(nats_users, database_factory, tmp_path_factory) -> AsyncIte
             # Shown by pytest only when a test failed: what each service said.
             for name, log in stack.stop().items():
                 print(f"----- {name} -----\n{log[-20000:]}")
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """Polls `check` until it returns without an AssertionError; the last one is raised at the deadline."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{what}: not within {DEADLINE_SECONDS:.0f} s") from None
-        await asyncio.sleep(0.3)
 
 
 async def ledger_positions(api: httpx.AsyncClient, **params: str) -> list[dict]:
@@ -329,15 +315,14 @@ async def test_marks_value_the_open_positions(demo_stack: Demo):
         yes_mids[("polymarket", token_id_for(m.slug, "Yes"))] = m.yes_mid
         yes_mids[("polymarket", token_id_for(m.slug, "No"))] = ONE - m.yes_mid  # that token's own book
 
-    # The gateway marks what the venue holds; the ghost, gone from the venue, may have no mark.
+    # The gateway marks what the venue holds and what the ledger holds: the ghost, gone from the
+    # venue, is valued too.
     async def valued() -> list[dict]:
         held = await ledger_positions(api, status="open")
-        assert held and all(p["mark_price"] is not None for p in held if key(p) != GHOST)
+        assert GHOST in {key(p) for p in held} and all(p["mark_price"] is not None for p in held)
         return held
 
-    for position in await eventually(valued, "every open position the venue holds has a mark"):
-        if position["mark_price"] is None:
-            continue
+    for position in await eventually(valued, "every open position has a mark"):
         venue, instrument, outcome = key(position)
         mid = yes_mids[(venue, instrument)]
         mark, quantity = Decimal(position["mark_price"]), Decimal(position["quantity"])
@@ -354,11 +339,10 @@ async def test_the_portfolio_page_shows_the_demo_book(demo_stack: Demo):
     api, stack = demo_stack.api, demo_stack.stack
 
     # The chart needs two snapshots; wait for two of the whole book (the very first, taken as the
-    # ledger started, may predate every fill), everything valued but (perhaps) the ghost, which
-    # the venue no longer holds.
+    # ledger started, may predate every fill), everything valued (the ghost too).
     async def charted() -> None:
         history = (await api.get("/api/v2/portfolio/history")).json()["snapshots"]
-        full = [s for s in history if s["totals"]["unvalued_positions"] <= 1 < s["totals"]["open_positions"]]
+        full = [s for s in history if s["totals"]["open_positions"] > 0 and s["totals"]["unvalued_positions"] == 0]
         assert len(full) >= 2
 
     await eventually(charted, "two portfolio snapshots")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from services.exchange_gateway.domain.snapshot_parts import snapshot_parts
 from services.ledger.handlers.venue_facts import ingest_marks, mirror_venue_snapshots
 from shared.contracts import ExternalPosition, ExternalPositionsSnapshot, Mark
 from shared.db import apply_migrations, create_pool
@@ -68,6 +69,31 @@ async def test_an_incomplete_snapshot_closes_nothing_and_an_older_one_changes_no
     # Another venue's snapshot never touches this venue's holdings.
     await mirror_venue_snapshots(pool, [snapshot(90, held("KX", "4", venue="kalshi"), venue="kalshi")])
     assert (await mirror(pool))["T2"] == (D(5), T0, None)
+
+
+async def test_a_snapshot_in_parts_closes_what_is_gone_only_once_every_part_is_in(pool):
+    await mirror_venue_snapshots(pool, [snapshot(0, *(held(f"T{i}", "10") for i in range(6)))])
+    # 60 s later the venue holds T0..T3 (T4 and T5 are gone); the fact comes in parts, out of order.
+    whole = snapshot(60, *(held(f"T{i}", "20") for i in range(4)))
+    parts = snapshot_parts(whole, budget_bytes=len(held("T0", "20").model_dump_json()) * 2)
+    assert len(parts) == 2 and {p.snapshot_id for p in parts} == {whole.event_id}
+    await mirror_venue_snapshots(pool, [parts[1]])
+    state = await mirror(pool)
+    assert state["T3"][0] == D(20) and state["T4"] == (D(10), T0, None)  # part 0 may still hold T4
+    await mirror_venue_snapshots(pool, [parts[1]])  # a redelivered part counts once
+    assert (await mirror(pool))["T5"] == (D(10), T0, None)
+    await mirror_venue_snapshots(pool, [parts[0]])
+    state = await mirror(pool)
+    assert [state[f"T{i}"][0] for i in range(6)] == [D(20)] * 4 + [D(0)] * 2
+    assert state["T5"][2] == T0 + timedelta(seconds=60)
+
+
+async def test_an_incomplete_snapshot_in_parts_closes_nothing_even_with_every_part_in(pool):
+    await mirror_venue_snapshots(pool, [snapshot(0, *(held(f"T{i}", "10") for i in range(4)))])
+    whole = snapshot(60, held("T0", "1"), held("T1", "1"), complete=False)
+    parts = snapshot_parts(whole, budget_bytes=1)
+    await mirror_venue_snapshots(pool, parts)
+    assert (await mirror(pool))["T3"] == (D(10), T0, None)
 
 
 async def test_not_configured_venue_is_not_mirrored(pool):

@@ -96,11 +96,13 @@ async def test_an_old_file_imports_and_every_open_leg_renders_as_an_unknown_mapp
         if venue == "polymarket":
             # No venue row can ever match a placeholder: the reason says which id to add where.
             assert D(item["external_quantity"]) == 0
-            assert f"Imported leg of market {market_id} without a Polymarket asset id" in item["reason"]
-            assert f"Add poly_asset_{outcome} to mapping {market_id}" in item["reason"]
-            assert f"PUT /api/v2/mappings/{market_id}" in item["reason"]
+            assert f"Polymarket {outcome.upper()}: imported without its Polymarket asset id" in item["reason"]
+            assert (f"add poly_asset_{outcome} to mapping {market_id} (PUT /api/v2/mappings/{market_id})"
+                    in item["reason"]), item["reason"]
         else:
-            assert f"No mapping covers Kalshi ticker {instrument_id}" in item["reason"]
+            # Mapping is the fix; the ticker itself is the item's, shown beside the reason.
+            assert f"Kalshi {outcome.upper()}: not mapped to a market" in item["reason"], item["reason"]
+            assert "map it" in item["reason"] and instrument_id not in item["reason"], item["reason"]
 
     # The demo account's own items are as they were before the import: the import added, changed nothing.
     demo_before = {k: (i["status"], i["internal_quantity"], i["external_quantity"])

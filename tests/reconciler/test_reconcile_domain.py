@@ -68,31 +68,53 @@ def test_equal_holdings_match():
     item = only(result, "kalshi", "KXFED-DEC", "yes")
     assert (item.status, item.difference, item.diff_quantity, item.market_id) == ("match", None, 0, "FED-DEC")
     assert item.title == "Fed cuts in December"
-    assert item.reason == "Kalshi and the ledger both hold 100 YES."
+    # The market's title, the leg, the size: one sentence.
+    assert item.reason == "Fed cuts in December · Kalshi YES: both hold 100."
 
 
 def test_venue_only_holding_is_orphaned():
     item = only(run([], [k("KXFED-DEC", "no", "150")], MAPPED), "kalshi", "KXFED-DEC", "no")
     assert (item.status, item.difference) == ("mismatch", "orphaned")
     assert (item.internal_quantity, item.external_quantity, item.diff_quantity) == (0, 150, 150)
-    assert item.reason.startswith("Kalshi holds 150 NO, the ledger 0: a trade the ledger never saw")
+    assert item.reason == ("Fed cuts in December · Kalshi NO: orphaned, 150 held at the venue but not in the ledger: "
+                           "a manual trade or a fill the bot missed — adopt it or acknowledge.")
 
 
 def test_ledger_only_holding_is_a_ghost():
     item = only(run([p("111", "yes", "40.5")], [], MAPPED), "polymarket", "111", "yes")
     assert (item.status, item.difference, item.diff_quantity) == ("mismatch", "ghost", D("-40.5"))
-    assert item.reason.startswith("The ledger holds 40.5 YES, Polymarket 0")
+    assert item.reason == ("Fed cuts in December · Polymarket YES: ghost, 40.5 in the ledger but none at the venue: "
+                           "sold, redeemed or moved outside trueup — acknowledge it, or adopt to close it in the "
+                           "ledger.")
 
 
 @pytest.mark.parametrize(("ledger", "venue", "diff", "words"), [
-    ("100", "150", "50", "the venue has 50 more"),
-    ("150", "100", "-50", "the ledger has 50 more"),
+    ("100", "150", "50", "(+50): fills the ledger missed"),
+    ("150", "100", "-50", "(\u221250): a fill the venue reversed or a sale the ledger missed"),
 ])
 def test_both_holding_different_quantities_is_drift(ledger, venue, diff, words):
     result = run([k("KXFED-DEC", "yes", ledger)], [k("KXFED-DEC", "yes", venue)], MAPPED)
     item = only(result, "kalshi", "KXFED-DEC", "yes")
     assert (item.status, item.difference, item.diff_quantity) == ("mismatch", "drift", D(diff))
-    assert item.reason.startswith(f"Kalshi holds {venue} YES, the ledger {ledger}: {words}")
+    assert item.reason == (f"Fed cuts in December · Kalshi YES: drift, {ledger} in the ledger vs {venue} at the venue "
+                           f"{words} — adopt the venue's {venue} or acknowledge.")
+
+
+def test_reasons_name_the_market_by_title_and_never_quote_a_long_venue_id():
+    token = "40375643341961135604018244591136934607120146938146629479351521670440577059787"
+    untitled = "71240001122334455667788990011223344556677889900112233445566778899001122338841"
+    result = run([p(token, "no", "600")],
+                 [p(token, "no", "450", title="Will the Fed hold in December?"), p(untitled, "yes", "3")],
+                 [mapping("fed-hold", poly_asset_no=token)])
+    held = only(result, "polymarket", token, "no")
+    assert held.reason.startswith("Will the Fed hold in December? · Polymarket NO: drift, 600 in the ledger vs 450")
+    # Without a title the leg leads; the id is the item's field, not the reason's words.
+    assert only(result, "polymarket", untitled, "yes").reason.startswith("Polymarket YES: not mapped to a market; "
+                                                                          "orphaned, 3 held at the venue")
+    for item in all_items(result):
+        assert token not in item.reason and untitled not in item.reason and len(item.reason) < 220, item.reason
+    # The market's reason summarises its legs instead of repeating their reasons.
+    assert result.by_market_id["fed-hold"].reason == "Its one leg differs: Polymarket NO drift (ledger 600, venue 450)."
 
 
 def test_kalshi_yes_in_the_ledger_against_no_at_the_venue_is_a_ghost_and_an_orphan():
@@ -107,7 +129,8 @@ def test_unmapped_instrument_is_unknown_mapping_with_both_quantities_and_how_to_
     assert (item.status, item.market_id, item.internal_quantity, item.external_quantity) == (
         "unknown_mapping", None, 10, 25)
     assert item.difference == "drift"  # shown, but only mapped items are mismatches
-    assert "No mapping covers Kalshi ticker KXRAIN" in item.reason and "kalshi_market_ticker" in item.reason
+    assert item.reason == ("Kalshi YES: not mapped to a market; drift, 10 in the ledger vs 25 at the venue (+15): "
+                           "fills the ledger missed — map it, then adopt or acknowledge.")
     assert result.unmapped == (item,)
     assert result.by_market_id == {}
 
@@ -117,7 +140,8 @@ def test_import_placeholder_never_maps_even_when_a_mapping_names_it():
     result = run([p(placeholder, "no", "30")], [], [mapping("X", poly_asset_no=placeholder)])
     item = only(result, "polymarket", placeholder, "no")
     assert (item.status, item.difference, item.market_id) == ("unknown_mapping", None, None)
-    assert "market FED-DEC without a Polymarket asset id" in item.reason and "poly_asset_no" in item.reason
+    assert item.reason.startswith("Polymarket NO: imported without its Polymarket asset id")
+    assert "add poly_asset_no to mapping FED-DEC (PUT /api/v2/mappings/FED-DEC)" in item.reason
 
 
 # ---- failed venues ----------------------------------------------------------------------------------
@@ -132,12 +156,15 @@ def test_incomplete_venue_is_api_error_never_match_while_the_other_venue_reconci
         item = only(result, "polymarket", asset, outcome)
         assert (item.status, item.external_quantity, item.diff_quantity, item.difference) == (
             "api_error", None, None, None)
-        assert "Polymarket snapshot failed: page 3: HTTP 503" in item.reason
-    assert "the incomplete snapshot listed 20" in only(result, "polymarket", "111", "yes").reason
+        assert f"Polymarket {outcome.upper()}: not checked, the Polymarket snapshot failed (page 3: HTTP 503)" \
+            in item.reason
+    assert "its incomplete snapshot listed 20" in only(result, "polymarket", "111", "yes").reason
     assert result.errors == {"polymarket": "page 3: HTTP 503"}
     assert result.summary == {"match": 1, "mismatch": 0, "unknown_mapping": 0, "api_error": 2}
     market = result.by_market_id["FED-DEC"]
     assert market.status == "api_error"
+    assert market.reason == ("2 of 3 legs need attention: Polymarket YES not checked (Polymarket snapshot failed); "
+                             "Polymarket NO not checked (Polymarket snapshot failed).")
     assert set(market.internal) == {"kalshi_yes", "poly_yes", "poly_no"}
     assert set(market.external) == set(market.diff_contracts) == {"kalshi_yes"}
 
@@ -175,7 +202,8 @@ def test_dust_within_the_tolerance_matches_and_says_so():
                  [k("KXFED-DEC", "yes", "100.01"), p("222", "no", "0.01")], MAPPED, tolerance="0.01")
     drifted = only(result, "kalshi", "KXFED-DEC", "yes")
     assert (drifted.status, drifted.diff_quantity) == ("match", D("0.01"))
-    assert "within the dust tolerance 0.01" in drifted.reason
+    assert drifted.reason.endswith("Kalshi YES: 100 in the ledger vs 100.01 at the venue, within the dust "
+                                   "tolerance 0.01.")
     assert only(result, "polymarket", "111", "yes").status == "match"  # a ledger-only crumb
     assert only(result, "polymarket", "222", "no").status == "match"  # a venue-only crumb
     beyond = only(run([], [k("KXFED-DEC", "yes", "0.011")], MAPPED, tolerance="0.01"), "kalshi", "KXFED-DEC", "yes")
@@ -186,7 +214,12 @@ def test_cost_basis_difference_is_reported_but_by_default_does_not_change_the_st
     item = only(run([k("KXFED-DEC", "yes", "100", "40")], [k("KXFED-DEC", "yes", "100", "40.02")], MAPPED),
                 "kalshi", "KXFED-DEC", "yes")
     assert (item.status, item.diff_cost_basis) == ("match", D("0.02"))
-    assert "Cost basis differs by $0.02 (venue $40.02, ledger $40.00)" in item.reason
+    assert item.reason.endswith("Kalshi YES: both hold 100; cost basis $0.02 higher at the venue ($40.02) than in "
+                                "the ledger ($40.00).")
+    # A difference under a cent shows as $0.00 in the UI's column: the reason does not name it.
+    same = only(run([k("KXFED-DEC", "yes", "100", "40")], [k("KXFED-DEC", "yes", "100", "40.004")], MAPPED),
+                "kalshi", "KXFED-DEC", "yes")
+    assert same.reason == "Fed cuts in December · Kalshi YES: both hold 100."
 
 
 def test_cost_basis_beyond_the_cost_tolerance_is_drift():
@@ -194,7 +227,10 @@ def test_cost_basis_beyond_the_cost_tolerance_is_drift():
     item = only(run(internal, external, MAPPED, cost_tolerance=D("1")), "kalshi", "KXFED-DEC", "yes")
     assert (item.status, item.difference, item.diff_quantity, item.diff_cost_basis) == (
         "mismatch", "drift", 0, D("1.5"))
-    assert "cost basis differs by $1.50" in item.reason
+    assert ("Kalshi YES: drift, both hold 100 but the cost basis is $1.50 higher at the venue ($41.50) than in the "
+            "ledger ($40.00), beyond the tolerance $1.00: ") in item.reason
+    assert run(internal, external, MAPPED, cost_tolerance=D("1")).by_market_id["FED-DEC"].reason == (
+        "Its one leg differs: Kalshi YES cost drift ($1.50 higher at the venue).")
     within = run(internal, external, MAPPED, cost_tolerance=D("1.5"))
     assert only(within, "kalshi", "KXFED-DEC", "yes").status == "match"
 
@@ -276,13 +312,14 @@ def test_a_two_venue_market_has_legs_diffs_and_its_worst_status():
     assert market.diff_cost_basis == {"kalshi_yes": 1, "poly_no": D("-5.5")}
     assert [(i.instrument_id, i.status, i.difference) for i in market.items] == [
         ("KXFED-DEC", "match", None), ("111", "mismatch", "orphaned"), ("222", "mismatch", "drift")]
-    assert market.reason.startswith("2 of 3 holdings need attention (mismatch).")
-    assert "[poly_no] Polymarket holds 90 NO, the ledger 100" in market.reason
+    # The market summarises its legs that differ; each leg's own reason stays on its item.
+    assert market.reason == ("2 of 3 legs differ: Polymarket YES orphaned (ledger 0, venue 2); "
+                             "Polymarket NO drift (ledger 100, venue 90).")
 
 
 def test_a_market_whose_holdings_all_agree_says_so():
     market = run([k("KXFED-DEC", "no", "3")], [k("KXFED-DEC", "no", "3")], MAPPED).by_market_id["FED-DEC"]
-    assert (market.status, market.reason) == ("match", "Its one holding agrees with the venue.")
+    assert (market.status, market.reason) == ("match", "Its one leg agrees with the venue.")
 
 
 def test_run_carries_identity_counts_every_status_and_validates_as_the_contract():
@@ -457,7 +494,7 @@ def test_a_cost_difference_is_printed_to_the_cent_as_the_ui_shows_it():
     # The ledger keeps average prices to 1e-12, so its cost basis has many places; a reason rounds it.
     item = only(run([k("KXFED-DEC", "yes", "100", "40.199421438")], [k("KXFED-DEC", "yes", "100", "40")], MAPPED),
                 "kalshi", "KXFED-DEC", "yes")
-    assert item.reason.endswith(" Cost basis differs by \u2212$0.20 (venue $40.00, ledger $40.20).")
+    assert item.reason.endswith("; cost basis $0.20 lower at the venue ($40.00) than in the ledger ($40.20).")
     assert item.diff_cost_basis == D("-0.199421438")  # the number itself stays exact
 
 
@@ -486,18 +523,19 @@ def test_usd_is_the_amount_within_half_a_cent_rounded_away_from_zero(amount):
 
 
 @pytest.mark.parametrize(("amount", "shown"), [
-    ("150.00", "150"), ("1E+2", "100"), ("1.5E+3", "1500"), ("-0", "0"), ("0E-14", "0"), ("10.50", "10.5"),
-    ("0.000001", "0.000001"), ("1E-7", "0.0000001"), ("-3.20", "-3.2"),
-    ("1234567890123456789012345678901.5", "1234567890123456789012345678901.5"),  # beyond 28 digits: exact
+    ("150.00", "150"), ("1E+2", "100"), ("1.5E+3", "1,500"), ("-0", "0"), ("-0.00", "0"), ("0E-14", "0"),
+    ("10.50", "10.5"), ("0.000001", "0.000001"), ("1E-7", "0.0000001"), ("-3.20", "\u22123.2"),
+    ("-1500", "\u22121,500"),
+    ("1234567890123456789012345678901.5", "1,234,567,890,123,456,789,012,345,678,901.5"),  # beyond 28 digits: exact
 ])
-def test_qty_is_a_plain_exact_decimal(amount, shown):
+def test_qty_is_exact_and_reads_like_format_js_contracts(amount, shown):
     assert reasons.qty(D(amount)) == shown
 
 
 def test_a_reason_prints_quantities_without_an_exponent():
     item = only(run([k("KXFED-DEC", "yes", "1E+2")], [k("KXFED-DEC", "yes", "1.5E+2")], MAPPED),
                 "kalshi", "KXFED-DEC", "yes")
-    assert item.reason.startswith("Kalshi holds 150 YES, the ledger 100: the venue has 50 more")
+    assert "Kalshi YES: drift, 100 in the ledger vs 150 at the venue (+50)" in item.reason
 
 
 @pytest.mark.parametrize(("venue", "amount", "shown"), [

@@ -194,6 +194,12 @@ async def test_mapped_demo_pairs_show_the_demo_differences_and_unmapped_ones_sta
     orphan = by_key[("polymarket", FED_HOLD_NO, "no")]
     assert (orphan.status, orphan.difference, orphan.external_quantity) == ("mismatch", "orphaned", Decimal(150))
     assert items(run)[("kalshi", NYC_WEATHER, "yes")].status == "unknown_mapping"
+    # The run's fact carries its differences (every item stays with the stored run).
+    [completed] = [e for e in (ReconciliationCompleted.model_validate_json(m.data) for m in await reconciled.events()
+                               if m.subject.endswith(".evt.reconciliations")) if e.run_id == run.run_id]
+    assert {(d.instrument_id, d.difference) for d in completed.differences} == {
+        (FED_CUT_YES, "drift"), (NEWSOM_NO, "ghost"), (FED_HOLD_NO, "orphaned")}
+    assert completed.differences_total == 3 and completed.summary == run.summary
 
     # The map action attaches the weather ticker to a market of its own: it matches next run.
     done = await reconciled.act("map", "kalshi", NYC_WEATHER, "yes", market_id="nyc-weather")
@@ -256,7 +262,11 @@ async def test_a_trade_the_ledger_has_not_seen_is_a_mismatch_until_its_fill_arri
     await reconciled.reconcile()  # the same difference again: not alerted again
     critical = alerts_for(await reconciled.alerts(before), "reconciliation.mismatch", "polymarket", VANCE_YES)
     assert len(critical) == 1 and critical[0].severity == "critical"
-    assert "1525" in critical[0].message and "1500" in critical[0].message
+    # The message is the reason (market, leg, sizes as the UI shows them, why and what to do) and
+    # the instrument, its id shortened as the UI does.
+    assert critical[0].message == f"{item.reason} [polymarket {VANCE_YES[:6]}…{VANCE_YES[-4:]}]"
+    assert "Polymarket YES: drift, 1,500 in the ledger vs 1,525 at the venue (+25): fills the ledger missed" \
+        in critical[0].message and critical[0].message.startswith("Will JD Vance win")
 
     await reconciled.fault("polymarket")  # the feed reads again: the ledger gets the fill
 

@@ -5,7 +5,17 @@ import pytest
 from structlog.testing import capture_logs
 
 from shared.bus import Bus, BusConfig, BusError, BusTimeout, RemoteError
-from shared.contracts import Fill, HealthReply, HealthRequest, Mark, PositionsRequest, utcnow
+from shared.contracts import (
+    ExternalPosition,
+    ExternalPositionsSnapshot,
+    Fill,
+    HealthReply,
+    HealthRequest,
+    Mark,
+    PositionsReply,
+    PositionsRequest,
+    utcnow,
+)
 from shared.bus.provision import ProvisionError
 from shared.contracts import DeadLetter
 from shared.contracts.channels import (
@@ -278,6 +288,35 @@ async def ask(asker: Bus, gateway: Bus) -> None:
     [logged] = [e for e in logs if e["event"] == "responder failed"]
     assert logged["subject"] == gateway.address(GATEWAY_POSITIONS.subject()) and logged["event_id"] == asked.event_id
     assert logged["log_level"] == "error"
+
+
+async def test_a_reply_bigger_than_one_nats_message_arrives_whole(buses, nats_users, namespace):
+    # A big account's holdings: several megabytes, past the server's 1 MB max_payload.
+    _, gateway = buses
+    asker = Bus(nats_users["reconciler"], namespace, "reconciler", QUICK)
+    holdings = tuple(
+        ExternalPosition(venue="kalshi", account="a", instrument_id=f"KXBIG-{i:05d}", outcome="yes", quantity=f"{i}.00",
+                         cost_basis=f"{i}.25", title=f"Big market {i}", raw={"ticker": f"KXBIG-{i:05d}", "pad": "x" * 400})
+        for i in range(6000))
+    big = PositionsReply(snapshots=(ExternalPositionsSnapshot(
+        venue="kalshi", account="a", snapshot_time=utcnow(), complete=True, positions=holdings),))
+
+    async def positions(_req):
+        return big
+
+    gateway.respond(GATEWAY_POSITIONS.subject(), positions)
+    await gateway.start()
+    await asker.start()
+    try:
+        connection = gateway.broker.config.connection_state.connection
+        assert len(big.model_dump_json()) > 2 * connection.max_payload
+        reply = await asker.request(GATEWAY_POSITIONS.subject(), PositionsRequest(), timeout=10)
+        assert reply == big
+        # and the next question, small, still gets its own answer
+        small = await asker.request(GATEWAY_POSITIONS.subject(), PositionsRequest(), timeout=10)
+        assert len(small.snapshots[0].positions) == 6000
+    finally:
+        await asker.stop()
 
 
 async def test_streams_and_consumers_follow_the_settings_on_the_next_provisioning(nats_users, namespace, provision_bus):

@@ -5,26 +5,23 @@ account's identifiers they name."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from services.venue_sim.scenarios.polymarket_demo import token_id_for
-from shared.bus import BusTimeout
 from tests.exchange_gateway.gateway_env import gateway_env
 from tests.exchange_gateway.stack import Stack, get_external, spawn, start_stack
 from tests.support.db_roles import service_database_urls
 from tests.support.venue_sim import RunningSim, running_sim
+from tests.support.polling import eventually
 
-DEADLINE_SECONDS = 30.0
 TIMEOUT = 60.0  # the API client's: a run reads both venues in full
 
 # The demo account (services/venue_sim/scenarios).
@@ -40,19 +37,6 @@ JVAN, GNEW = "KXPRESPERSON-28-JVAN", "KXPRESPERSON-28-GNEW"
 FED_C25, FED_H0 = "KXFEDDECISION-26DEC-C25", "KXFEDDECISION-26DEC-H0"
 NYC_WEATHER = "KXHIGHNY-26DEC01-B45"  # Kalshi-only: no demo pair names it; ledger and venue both hold YES 75
 VANCE_IDS = {"kalshi_market_ticker": JVAN, "poly_asset_yes": VANCE_YES, "poly_asset_no": VANCE_NO}
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """`check()`'s result once it stops failing (an assertion, or the bus timing out while a service
-    starts); an AssertionError naming `what` after DEADLINE_SECONDS."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
-    while True:
-        try:
-            return await check()
-        except (AssertionError, BusTimeout) as failed:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{what}: not within {DEADLINE_SECONDS:.0f} s: {failed}") from None
-        await asyncio.sleep(0.3)
 
 
 async def ledger_caught_up(api: httpx.AsyncClient) -> None:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -87,8 +86,17 @@ CASES = [
     ("signClass", ["0E-14"], ""),
     ("signClass", ["-0"], ""),
     ("signClass", ["-1E-2"], "loss"),
-    ("shortId", [TOKEN], "7124…8841"),
+    ("shortId", [TOKEN], "712400…8841"),
+    ("shortId", [CONDITION], "0x5f1c…c4b3"),
     ("shortId", ["KXFEDDECISION-26DEC-C25"], "KXFEDDECISION-26DEC-C25"),
+    # A slug reads as its words; a ticker, a token id or a 0x id is no slug.
+    ("slugWords", ["will-the-fed-cut-rates-in-december"], "will the fed cut rates in december"),
+    ("slugWords", ["fed-cut-dec-2026"], "fed cut dec 2026"),
+    ("slugWords", ["KXFEDDECISION-26DEC-C25"], None),
+    ("slugWords", [TOKEN], None),
+    ("slugWords", [CONDITION], None),
+    ("slugWords", ["vance"], None),
+    ("slugWords", [None], None),
     # Times: the holdings page's style everywhere (here en-US, UTC), the day never repeated.
     ("formatTime", [f"{YEAR}-11-29T21:03:20Z"], "9:03:20 PM"),
     ("formatTime", [None], "—"),
@@ -223,12 +231,39 @@ async def test_a_market_without_a_title_shows_its_instrument_id_as_an_id(page):
     # A title leads; the id (shortened when long, whole on hover) sits beneath it.
     assert fed == {"head": "Fed holds rates in March?", "untitled": False, "id_in_head": None,
                    "ids": [["KXFEDDECISION-26MAR-H0", "KXFEDDECISION-26MAR-H0"]]}
-    assert lakers["head"] == "Will the Lakers make the playoffs?" and lakers["ids"] == [["0x5f…c4b3", CONDITION]]
+    assert lakers["head"] == "Will the Lakers make the playoffs?" and lakers["ids"] == [["0x5f1c…c4b3", CONDITION]]
     # No title: the Kalshi ticker itself, whole, in the title's place, marked as an id, not repeated.
     for label in (cpi, cpi_same_market):
         assert label["untitled"] and label["id_in_head"] == "KXCPI-26FEB-T0.3", label
         assert label["ids"] == [["KXCPI-26FEB-T0.3", "KXCPI-26FEB-T0.3"]]
         assert "untitled" not in label["head"]
     # A Polymarket token id is shortened (whole on hover and copy); its market's id stays beneath.
-    assert untitled_token["untitled"] and untitled_token["id_in_head"] == "7124…8841"
-    assert untitled_token["ids"] == [["7124…8841", TOKEN], ["0x5f…c4b3", CONDITION]]
+    assert untitled_token["untitled"] and untitled_token["id_in_head"] == "712400…8841"
+    assert untitled_token["ids"] == [["712400…8841", TOKEN], ["0x5f1c…c4b3", CONDITION]]
+
+
+async def test_a_market_without_a_title_but_with_a_slug_reads_as_its_words(page):
+    labels = [
+        {"title": None, "slug": "will-the-lakers-make-the-playoffs", "id": TOKEN, "detailId": CONDITION},
+        {"title": "Will the Lakers make the playoffs?", "slug": "will-the-lakers-make-the-playoffs", "id": TOKEN},
+        {"title": None, "slug": CONDITION, "id": TOKEN},  # no slug: the id stands in
+    ]
+    from_slug, titled, not_a_slug = await page.evaluate(MARKET_LABELS, labels)
+    assert from_slug == {"head": "will the lakers make the playoffs", "untitled": False, "id_in_head": None,
+                         "ids": [["0x5f1c…c4b3", CONDITION]]}
+    assert titled["head"] == "Will the Lakers make the playoffs?"
+    assert not_a_slug["untitled"] and not_a_slug["id_in_head"] == "712400…8841"
+
+
+CELLS = """() => {
+    const { cell, moneyCell } = window.format;
+    return [cell("KXFED"), cell(null), cell(document.createElement("b"), "market"),
+            moneyCell("-12.3", { signed: true }), moneyCell("4")]
+        .map((td) => [td.tagName, td.textContent, td.className, td.children.length]);
+}"""
+
+
+async def test_table_cells_show_text_elements_and_dollars(page):
+    assert await page.evaluate(CELLS) == [
+        ["TD", "KXFED", "", 0], ["TD", "\u2014", "", 0], ["TD", "", "market", 1],
+        ["TD", "\u2212$12.30", "num loss", 0], ["TD", "$4.00", "num", 0]]

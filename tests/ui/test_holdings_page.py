@@ -108,7 +108,7 @@ async def test_page_shows_both_venues_readably_and_refreshes(nats_users, databas
                     row = poly.locator(f'tr[data-instrument="{asset}"]')
                     cells = await row.locator("td").all_text_contents()
                     assert cells[MARKET].startswith(sim.sim.polymarket.market_of(asset).question)
-                    assert asset not in cells[MARKET] and f"{asset[:4]}…{asset[-4:]}" in cells[MARKET]
+                    assert asset not in cells[MARKET] and f"{asset[:6]}…{asset[-4:]}" in cells[MARKET]
                     assert await row.locator("code").get_attribute("title") == asset
                     assert contracts(cells[CONTRACTS]) == position.size
                     assert POLYMARKET_PRICE.match(cells[AVG]), cells

@@ -9,12 +9,14 @@ unmapped holdings, the reasons.
 from __future__ import annotations
 
 import asyncio
+import re
 
 from services.api_gateway.login_link import mint_login_link
 from tests.support.reconciled_stack import (
     FED_C25,
     FED_CUT_NO,
     FED_CUT_YES,
+    FED_HOLD_NO,
     GNEW,
     NEWSOM_NO,
     NYC_WEATHER,
@@ -23,12 +25,22 @@ from tests.support.reconciled_stack import (
 )
 from tests.ui.test_holdings_page import CHROMIUM, SCREENSHOTS, require_browser
 
+# Newsom's Polymarket leg is mapped alone, by its slug and without a title: no side names that market
+# (the ledger's NO 600 has no title, the venue holds none), so its slug is what a trader reads.
+NEWSOM_SLUG = "will-gavin-newsom-win-the-2028-us-presidential-election"
 MAPPINGS = {
     "vance-2028": ("JD Vance wins the 2028 presidency", VANCE_IDS),
-    "newsom-2028": ("Gavin Newsom wins the 2028 presidency", {"kalshi_market_ticker": GNEW, "poly_asset_no": NEWSOM_NO}),
+    "newsom-2028": ("Gavin Newsom wins the 2028 presidency", {"kalshi_market_ticker": GNEW}),
+    NEWSOM_SLUG: (None, {"poly_asset_no": NEWSOM_NO}),
     "fed-cut-dec-2026": ("Fed cuts 25 bps in December 2026", {"kalshi_market_ticker": FED_C25,
                                                                "poly_asset_yes": FED_CUT_YES, "poly_asset_no": FED_CUT_NO}),
 }
+GHOST_REASON = ("Polymarket NO: ghost, 600 in the ledger but none at the venue: sold, redeemed or moved outside "
+                "trueup \u2014 acknowledge it, or adopt to close it in the ledger.")
+ORPHAN_REASON = ("Polymarket NO: not mapped to a market; orphaned, 150 held at the venue but not in the ledger: "
+                 "a manual trade or a fill the bot missed \u2014 map it, then adopt or acknowledge.")
+# A venue id in a reason's words: a Polymarket token id (dozens of digits) or a 0x id.
+LONG_ID = r"\d{20,}|0x[0-9a-fA-F]{20,}"
 # The badges' colours (app.css): a trader reads the status before the words.
 GREEN, RED, AMBER = "rgb(31, 157, 85)", "rgb(197, 48, 48)", "rgb(214, 158, 46)"
 
@@ -69,17 +81,50 @@ async def test_overview_shows_each_market_against_the_venues_and_acknowledges_a_
             for column in range(2, 8):  # quantities, diffs and costs are right-aligned
                 assert await kalshi_yes.nth(column).evaluate("td => getComputedStyle(td).textAlign") == "right"
 
-            # The ghost: the ledger holds NO 600, Polymarket none — a red mismatch with the reason why.
-            newsom = markets.locator('tbody[data-market="newsom-2028"]')
+            # Every reason is a sentence without venue ids; the leg's own numbers read as in its cells.
+            reasons = await page.locator("td.reason").all_text_contents()
+            assert reasons and not [r for r in reasons if re.search(LONG_ID, r) or len(r) > 220], reasons
+            vance_poly = await vance.locator(f'tr[data-item="polymarket:{VANCE_IDS["poly_asset_yes"]}:yes"] td').all_text_contents()
+            assert vance_poly[2] == "1,500" and vance_poly[9] == "Polymarket YES: both hold 1,500.", vance_poly
+            assert await vance.locator(".market-row td.reason").text_content() == "Both legs agree with the venues."
+
+            # The drift: the ledger holds YES 800, Polymarket 650. The market's reason sums its legs up; the
+            # leg's says why and what to do, without the title its group already shows.
+            fed = markets.locator('tbody[data-market="fed-cut-dec-2026"]')
+            assert await fed.locator(".market-row td.reason").text_content() == (
+                "1 of 2 legs differs: Polymarket YES drift (ledger 800, venue 650).")
+            drift = await fed.locator(f'tr[data-item="polymarket:{FED_CUT_YES}:yes"] td').all_text_contents()
+            assert drift[2:5] == ["800", "650", "\u2212150"], drift
+            assert drift[9].startswith("Polymarket YES: drift, 800 in the ledger vs 650 at the venue (\u2212150): ")
+            assert drift[9].endswith("\u2014 adopt the venue's 650 or acknowledge."), drift[9]
+
+            # The ghost: the ledger holds NO 600, Polymarket none — a red mismatch with the reason why. No side
+            # titles its market: the slug it was mapped by reads as words, the id beneath it.
+            newsom = markets.locator(f'tbody[data-market="{NEWSOM_SLUG}"]')
+            head = newsom.locator(".market-row .market-title")
+            assert await head.text_content() == "will gavin newsom win the 2028 us presidential election"
+            assert "from-slug" in await head.get_attribute("class")
+            assert await newsom.locator(".market-row .venue-id code").get_attribute("title") == NEWSOM_SLUG
             assert await badge(newsom.locator(".market-row")).text_content() == "mismatch"
             assert await badge(newsom.locator(".market-row")).evaluate("b => getComputedStyle(b).backgroundColor") == RED
+            assert await newsom.locator(".market-row td.reason").text_content() == (
+                "Its one leg differs: Polymarket NO ghost (ledger 600, venue 0).")
             ghost = newsom.locator(f'tr[data-item="polymarket:{NEWSOM_NO}:no"]')
             ghost_cells = await ghost.locator("td").all_text_contents()
             assert ghost_cells[0] == "Polymarket NO" and ghost_cells[2:5] == ["600", "0", "\u2212600"], ghost_cells
-            assert "Polymarket 0" in ghost_cells[9] and await ghost.locator("td.diff").count() >= 1
-            # The mismatched market is listed before the matching one.
+            assert ghost_cells[9] == GHOST_REASON and await ghost.locator("td.diff").count() >= 1
+            # The token id: its first 6 and last 4 digits, whole on hover.
+            assert ghost_cells[1].startswith(f"{NEWSOM_NO[:6]}\u2026{NEWSOM_NO[-4:]}"), ghost_cells[1]
+            assert await ghost.locator("td.instrument code").get_attribute("title") == NEWSOM_NO
+            # The mismatched markets are listed before the matching ones.
             order = await markets.locator("tbody").evaluate_all("bodies => bodies.map(b => b.dataset.market)")
-            assert order.index("newsom-2028") < order.index("vance-2028")
+            assert order.index(NEWSOM_SLUG) < order.index("newsom-2028") and order.index(NEWSOM_SLUG) < order.index("vance-2028")
+
+            # The orphan no mapping names: held at Polymarket only, titled by the venue.
+            orphan = page.locator(f'#overview-unmapped tr[data-item="polymarket:{FED_HOLD_NO}:no"] td')
+            orphan_cells = await orphan.all_text_contents()
+            assert orphan_cells[0].startswith("Will there be no change in Fed interest rates"), orphan_cells
+            assert orphan_cells[2:5] == ["0", "150", "+150"] and orphan_cells[9] == ORPHAN_REASON, orphan_cells
 
             # The Kalshi-only weather market has no mapping: an amber unknown mapping, title first.
             weather = page.locator(f'#overview-unmapped tr[data-item="kalshi:{NYC_WEATHER}:yes"]')
@@ -121,7 +166,12 @@ async def test_overview_shows_each_market_against_the_venues_and_acknowledges_a_
             # Acknowledge the ghost: the dialog needs a reason, then the row is marked acknowledged.
             await ghost.locator('button[data-action="acknowledge"]').click()
             dialog = page.locator("#action-dialog")
-            assert await dialog.is_visible() and NEWSOM_NO in await page.locator("#action-what").text_content()
+            assert await dialog.is_visible()
+            # Which holding, as a trader names it: market, leg, the id shortened (whole on hover).
+            assert await page.locator("#action-what").text_content() == (
+                f"will gavin newsom win the 2028 us presidential election \u00b7 Polymarket NO \u00b7 "
+                f"{NEWSOM_NO[:6]}\u2026{NEWSOM_NO[-4:]}")
+            assert await page.locator("#action-what").get_attribute("title") == NEWSOM_NO
             await page.click("#action-confirm")
             assert await dialog.is_visible() and "reason is required" in await page.locator("#action-error").text_content()
             await page.fill("#action-reason", "moved to cold storage on purpose")

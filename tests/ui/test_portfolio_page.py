@@ -111,7 +111,7 @@ async def test_portfolio_page_reads_like_a_trader_expects(nats_users, provision_
             assert (rain[OUTCOME], rain[MARK], rain[UNREALIZED]) == ("no", "65¢", "\u2212$2.00")  # 1 − the YES mark
             lakers = await page.locator('tr[data-position="p-lakers"] td').all_text_contents()
             assert lakers[MARKET].startswith("Will the Lakers make the playoffs?")
-            assert POLY_CONDITION not in lakers[MARKET] and f"{POLY_CONDITION[:4]}…{POLY_CONDITION[-4:]}" in lakers[MARKET]
+            assert POLY_CONDITION not in lakers[MARKET] and f"{POLY_CONDITION[:6]}…{POLY_CONDITION[-4:]}" in lakers[MARKET]
             assert (lakers[AVG], lakers[MARK], lakers[QTY]) == ("0.453", "0.41", "250.5")
             cpi = page.locator('tr[data-position="p-cpi"] td')
             assert (await cpi.all_text_contents())[MARK] == "—"

@@ -16,16 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.api_gateway.domain.external import external_view
 from services.api_gateway.handlers.auth import credential
-from services.api_gateway.handlers.portfolio import (
-    ENVELOPE,
-    MAX_OFFSET,
-    BadParameter,
-    answer,
-    bad_request,
-    boolean,
-    integer,
-    only_known,
-)
+from services.api_gateway.handlers.params import BadParameter, at_most, bad_request, boolean, only_known, paging
+from services.api_gateway.handlers.portfolio import ENVELOPE, answer
 from shared.bus import Bus, BusError
 from shared.contracts import BalancesReply, PositionsReply, utcnow
 from shared.contracts.base import Outcome, Venue
@@ -138,12 +130,6 @@ def actor(request: Request, name: str | None) -> str:
     return f"{who}:{name}"
 
 
-def market_id_parameter(market_id: str) -> str:
-    if len(market_id) > MAX_MARKET_ID_LENGTH:
-        raise BadParameter("market_id", f"at most {MAX_MARKET_ID_LENGTH} characters")
-    return market_id
-
-
 def overview_body(reply: Any) -> dict[str, Any]:
     """Seed 000's `{internal, external, reconciliation}`: `external` as /api/positions/external
     shapes it (without balances: the overview compares holdings), plus `error` when a source did
@@ -218,8 +204,7 @@ class ReconciliationController(Controller):
     ) -> Response[dict[str, Any]]:
         try:
             only_known(request, {"limit", "offset"})
-            query = ReconciliationsQuery(limit=integer("limit", limit, 50, 1, MAX_RUNS_LIMIT),
-                                         offset=integer("offset", offset, 0, 0, MAX_OFFSET))
+            query = ReconciliationsQuery(**paging(limit, offset, default_limit=50, max_limit=MAX_RUNS_LIMIT))
         except BadParameter as exc:
             return bad_request(exc)
         try:
@@ -231,8 +216,10 @@ class ReconciliationController(Controller):
 
     @get("/reconciliations/{run_id:str}", summary="One past run with every item")
     async def run(self, bus: Bus, run_id: str) -> Response[dict[str, Any]]:
-        if len(run_id) > MAX_RUN_ID_LENGTH:
-            return bad_request(BadParameter("run_id", f"at most {MAX_RUN_ID_LENGTH} characters"))
+        try:
+            at_most("run_id", run_id, MAX_RUN_ID_LENGTH)
+        except BadParameter as exc:
+            return bad_request(exc)
         try:
             reply = await bus.request(RECONCILER_RUN.subject(), ReconciliationRequest(run_id=run_id),
                                       timeout=RECONCILER_TIMEOUT_SECONDS)
@@ -279,7 +266,7 @@ class ReconciliationController(Controller):
     @get("/mappings/{market_id:str}", summary="One market's mapping")
     async def mapping(self, bus: Bus, market_id: str) -> Response[dict[str, Any]]:
         try:
-            market_id_parameter(market_id)
+            at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
         except BadParameter as exc:
             return bad_request(exc)
         try:
@@ -297,7 +284,7 @@ class ReconciliationController(Controller):
                           market_id: str) -> Response[dict[str, Any]]:
         try:
             only_known(request, set())
-            market_id_parameter(market_id)
+            at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
             body = await parse_body(request, MappingBody)
             if not any(body.external_ids.model_dump().values()):
                 raise BadParameter("external_ids", "a mapping names at least one venue id")
@@ -326,9 +313,8 @@ class ReconciliationController(Controller):
     ) -> Response[dict[str, Any]]:
         try:
             only_known(request, {"reason", "actor"})
-            market_id_parameter(market_id)
-            if reason is not None and len(reason) > MAX_REASON_LENGTH:
-                raise BadParameter("reason", f"at most {MAX_REASON_LENGTH} characters")
+            at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
+            at_most("reason", reason, MAX_REASON_LENGTH)
             command = DeleteMappingRequest(market_id=market_id, reason=reason or "",
                                            actor=actor(request, request.query_params.get("actor")))
         except BadParameter as exc:

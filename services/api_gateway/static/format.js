@@ -1,6 +1,6 @@
-// How every page shows numbers, times and ids. The API sends money, prices and quantities as
-// decimal strings; they are rounded here as decimal digits (BigInt), never through a binary float,
-// so what a trader reads is the venue's number rounded half away from zero — not 8852.259999.
+// How every page shows numbers, times, ids and table cells. The API sends money, prices and
+// quantities as decimal strings; they are rounded here as decimal digits (BigInt), never through a
+// binary float, so what a trader reads is the venue's number rounded half away from zero — not 8852.259999.
 
 const MINUS = "\u2212"; // a real minus sign: a hyphen is easy to miss in a column of money
 const DASH = "—";
@@ -84,6 +84,21 @@ export function formatPrice(venue, text) {
   return sign + body;
 }
 
+/** A table cell showing `content`: text (an absent one as "—") or an element. */
+export function cell(content, className = "") {
+  const td = document.createElement("td");
+  // textContent, never innerHTML: titles and reasons come from the venues and the services.
+  if (content instanceof Node) td.append(content);
+  else td.textContent = content ?? DASH;
+  if (className) td.className = className;
+  return td;
+}
+
+/** A right-aligned cell of dollars; `signed` colours a gain or loss. */
+export function moneyCell(text, { signed = false } = {}) {
+  return cell(formatUsd(text), `num ${signed ? signClass(text) : ""}`.trim());
+}
+
 /** "gain" / "loss" / "" for colouring a signed dollar amount — as shown: one that rounds to
  * $0.00 is neither. */
 export function signClass(text) {
@@ -94,10 +109,20 @@ export function signClass(text) {
   return shown.negative ? "loss" : "gain";
 }
 
-/** Long venue ids (Polymarket's 77-digit token ids, addresses) as "7124…8841"; short ones as is. */
-export function shortId(id, longerThan = 24, keep = 4) {
+/** Long venue ids (Polymarket's 77-digit token ids, 0x condition ids, addresses) as their first 6
+ * and last 4 characters, "712400…8841", "0x5f1c…c4b3"; short ones (Kalshi tickers) as is. */
+export function shortId(id, longerThan = 24) {
   const text = String(id ?? "");
-  return text.length > longerThan ? `${text.slice(0, keep)}…${text.slice(-keep)}` : text;
+  return text.length > longerThan ? `${text.slice(0, 6)}…${text.slice(-4)}` : text;
+}
+
+// A market slug (Polymarket's "will-x-happen", an operator's "fed-cut-dec-2026"): lower-case words
+// and digits joined by hyphens. A Kalshi ticker (upper case), a token id (digits) or a 0x id is none.
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)+$/;
+
+/** A slug as the words it spells, "will-x-happen" -> "will x happen"; null when `text` is no slug. */
+export function slugWords(text) {
+  return SLUG.test(String(text ?? "")) ? text.replaceAll("-", " ") : null;
 }
 
 /** An id shown short, the full id on hover and a button that copies it. */
@@ -127,16 +152,21 @@ export function idWithCopy(id) {
 }
 
 /** A market's name where a trader looks first: its title, and under it the id (`detailId`, the
- * instrument's own `id` unless given). Until the venue has named the market, the instrument id
- * stands in the title's place — shown as an id (monospace, shortened when long, copyable), never
- * dressed up as a title — and is not repeated beneath it. */
-export function marketLabel({ title, id, detailId = id }) {
+ * instrument's own `id` unless given). Without a title, the market's slug (`slug`: "will-x-happen")
+ * reads as its words ("will x happen"), the id beneath. With neither, the instrument id stands in
+ * the title's place — shown as an id (monospace, shortened when long, copyable), never dressed up
+ * as a title — and is not repeated beneath it. */
+export function marketLabel({ title, slug = null, id, detailId = id }) {
   const box = document.createElement("div");
   const head = document.createElement("div");
   head.className = "market-title";
-  // textContent, never innerHTML: titles come from the venues.
-  if (title) {
-    head.textContent = title;
+  const name = title || slugWords(slug);
+  if (name) {
+    head.textContent = name; // textContent, never innerHTML: titles come from the venues
+    if (!title) {
+      head.classList.add("from-slug");
+      head.title = `the venue has not named this market: its slug, ${slug}`;
+    }
     box.append(head, idWithCopy(detailId));
     return box;
   }

@@ -1,22 +1,11 @@
 // Actual holdings per venue, from GET /api/positions/external. Numbers arrive as decimal strings
 // and are only formatted here (format.js): the browser never does arithmetic on money.
 
-import { formatContracts, formatPrice, formatTime, formatUsd, marketLabel, shortId, signClass } from "/static/format.js";
+import {
+  cell, formatContracts, formatPrice, formatTime, formatUsd, marketLabel, moneyCell, shortId, signClass,
+} from "/static/format.js";
 
 const VENUES = { kalshi: "Kalshi", polymarket: "Polymarket" };
-
-function cell(content, className = "") {
-  const td = document.createElement("td");
-  // textContent, never innerHTML: venue text (titles!) is not trusted markup.
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content ?? "—";
-  if (className) td.className = className;
-  return td;
-}
-
-function money(text, { signed = false } = {}) {
-  return cell(formatUsd(text), `num ${signed ? signClass(text) : ""}`.trim());
-}
 
 function marketCell(position) {
   return cell(marketLabel({ title: position.title, id: position.instrument_id }), "market");
@@ -48,10 +37,10 @@ function positionRow(venue, position) {
     cell(formatContracts(position.quantity), "num"),
     cell(formatPrice(venue, position.avg_price), "num"),
     markCell(venue, position),
-    money(position.cost_basis),
-    money(position.market_value),
-    money(position.unrealized_pnl, { signed: true }),
-    money(position.realized_pnl, { signed: true }),
+    moneyCell(position.cost_basis),
+    moneyCell(position.market_value),
+    moneyCell(position.unrealized_pnl, { signed: true }),
+    moneyCell(position.realized_pnl, { signed: true }),
   );
   return row;
 }
@@ -68,7 +57,7 @@ function renderTotals(article, totals) {
   const foot = article.querySelector("tfoot tr");
   foot.replaceChildren(
     cell("Total", "total-label"), cell(""), cell(""), cell(""), cell(""),
-    money(totals?.cost_basis), money(totals?.market_value), money(totals?.unrealized_pnl, { signed: true }), cell(""),
+    moneyCell(totals?.cost_basis), moneyCell(totals?.market_value), moneyCell(totals?.unrealized_pnl, { signed: true }), cell(""),
   );
 }
 

@@ -4,13 +4,18 @@
 // each confirmed with a reason and POSTed to /api/v2/reconciliations/actions. Amounts arrive as
 // decimal strings and are only formatted (format.js): the browser does no arithmetic on them.
 
-import { formatContracts, formatTime, formatUsd, idWithCopy, marketLabel } from "/static/format.js";
+import {
+  cell, formatContracts, formatTime, formatUsd, idWithCopy, marketLabel, shortId, slugWords,
+} from "/static/format.js";
 
 const AUTO_REFRESH_MS = 30000;
 const AUTO_KEY = "trueup.overview.autoRefresh";
 const VENUES = { kalshi: "Kalshi", polymarket: "Polymarket" };
 const STATUS_TEXT = { match: "match", mismatch: "mismatch", unknown_mapping: "unknown mapping", api_error: "api error" };
 const LEGS = { kalshi: "kalshi", polymarket: "poly" };
+// A reason read alone (an alert, the API) begins with its market's title and this separator
+// (services/reconciler/domain/reasons.py); here the title is on the row already.
+const TITLE_SEPARATOR = " · ";
 const ACTIONS = {
   acknowledge: { label: "Acknowledge", effect: "Marks the difference as known: it stays listed (marked acknowledged) "
     + "and is not alerted on again until it changes. Nothing is booked." },
@@ -25,18 +30,10 @@ const dialog = document.getElementById("action-dialog");
 let snapshotTime = null;
 let pending = null; // the action the dialog is confirming
 let loading = false;
+let slugs = new Map(); // "venue:instrument_id" -> the market's slug, from the holdings snapshot or the ledger
 
 function $(id) {
   return document.getElementById(id);
-}
-
-function cell(content, className = "") {
-  const td = document.createElement("td");
-  // textContent, never innerHTML: titles and reasons come from the venues and the services.
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content ?? "—";
-  if (className) td.className = className;
-  return td;
 }
 
 function statusBadge(status, acknowledged = false) {
@@ -79,6 +76,33 @@ function diffCell(text, format, matters) {
 
 function legName(item) {
   return `${VENUES[item.venue] ?? item.venue} ${item.outcome.toUpperCase()}`;
+}
+
+// The item's reason without the title it leads with when read alone: the row shows the title.
+function reasonText(item) {
+  const lead = item.title ? `${item.title}${TITLE_SEPARATOR}` : "";
+  return lead && item.reason.startsWith(lead) ? item.reason.slice(lead.length) : item.reason;
+}
+
+// Where a holding's market is named by a slug: Polymarket's rows carry one ("will-x-happen"), and
+// an imported ledger position may have one as its market id. Not slugs (slugWords says) are left out.
+function slugsOf(body) {
+  const found = new Map();
+  for (const position of body.internal) {
+    if (slugWords(position.market_id)) found.set(`${position.venue}:${position.instrument_id}`, position.market_id);
+  }
+  for (const venue of Object.keys(VENUES)) {
+    for (const position of body.external[venue]?.positions ?? []) {
+      const slug = position.raw?.slug;
+      if (slugWords(slug)) found.set(`${venue}:${position.instrument_id}`, slug);
+    }
+  }
+  return found;
+}
+
+// A holding's market slug: its own (above), else its market id when that is one.
+function slugOf(item) {
+  return slugs.get(`${item.venue}:${item.instrument_id}`) ?? (slugWords(item.market_id) ? item.market_id : null);
 }
 
 function ageText(seconds) {
@@ -125,9 +149,10 @@ function actionsCell(item) {
 function openDialog(action, item) {
   // One id per confirmed intent: resending after "no answer" reuses it, so an adopt books once.
   pending = { action, item, requestId: crypto.randomUUID() };
-  const what = `${legName(item)} · ${item.instrument_id}${item.title ? ` · ${item.title}` : ""}`;
+  const market = item.title || slugWords(slugOf(item)) || item.market_id;
   $("action-title").textContent = `${ACTIONS[action].label} this difference?`;
-  $("action-what").textContent = what;
+  $("action-what").textContent = [market, legName(item), shortId(item.instrument_id)].filter(Boolean).join(" · ");
+  $("action-what").title = item.instrument_id;
   $("action-effect").textContent = ACTIONS[action].effect;
   $("action-market-label").hidden = action !== "map";
   $("action-market-id").required = action === "map";
@@ -194,7 +219,7 @@ function itemCells(item) {
     cell(formatUsd(item.external_cost_basis), "num"),
     diffCell(item.diff_cost_basis, signedUsd, item.status === "mismatch"),
     cell(statusBadge(item.status, item.acknowledged), "status"),
-    cell(item.reason, "reason"),
+    cell(reasonText(item), "reason"),
     actionsCell(item),
   ];
 }
@@ -222,7 +247,10 @@ function marketBody(market) {
   tbody.dataset.status = market.status;
   const head = document.createElement("tr");
   head.className = "market-row";
-  const label = cell(marketLabel({ title: market.title, id: market.market_id }), "market");
+  // A market mapped without a title whose holdings have none either: its market id when that is a
+  // slug, else a holding's slug, reads as words.
+  const slug = [market.market_id, ...market.items.map(slugOf)].find(slugWords) ?? null;
+  const label = cell(marketLabel({ title: market.title, slug, id: market.market_id }), "market");
   label.colSpan = 8;
   const status = cell(statusBadge(market.status), "status");
   const reason = cell(market.reason, "reason");
@@ -256,7 +284,8 @@ function renderMarkets(run) {
 function renderUnmapped(run) {
   const items = [...run.unmapped].sort(byAttention);
   $("overview-unmapped").querySelector("tbody").replaceChildren(...items.map((item) => {
-    const row = itemRow(item, cell(marketLabel({ title: item.title, id: item.instrument_id }), "market"));
+    const row = itemRow(item, cell(marketLabel({ title: item.title, slug: slugOf(item), id: item.instrument_id }),
+      "market"));
     row.insertBefore(legCell(item), row.children[1]);
     return row;
   }));
@@ -338,6 +367,7 @@ export async function loadOverview(refreshExternal = false) {
     const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
     const run = body.reconciliation;
+    slugs = slugsOf(body);
     renderSummary(run);
     renderMarkets(run);
     renderUnmapped(run);

@@ -5,8 +5,8 @@
 
 import uPlot from "/static/vendor/uPlot.esm.js";
 import {
-  formatContracts, formatDateTime, formatPrice, formatTime, formatTimeRange, formatTimeTicks, formatUsd, marketLabel,
-  signClass,
+  cell, formatContracts, formatDateTime, formatPrice, formatTime, formatTimeRange, formatTimeTicks, formatUsd, marketLabel,
+  moneyCell, signClass,
 } from "/static/format.js";
 
 const PAGE_SIZE = 50;
@@ -28,19 +28,6 @@ let chart = null;
 
 function $(id) {
   return document.getElementById(id);
-}
-
-function cell(content, className = "") {
-  const td = document.createElement("td");
-  // textContent, never innerHTML: market titles come from the venues.
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content ?? "—";
-  if (className) td.className = className;
-  return td;
-}
-
-function money(text, { signed = false } = {}) {
-  return cell(formatUsd(text), `num ${signed ? signClass(text) : ""}`.trim());
 }
 
 async function getJson(path) {
@@ -159,10 +146,10 @@ function positionRow(position) {
     cell(formatContracts(position.quantity), "num"),
     cell(formatPrice(position.venue, position.avg_price), "num"),
     markCell(position),
-    money(position.cost_basis),
-    money(position.market_value),
-    money(position.unrealized_pnl, { signed: true }),
-    money(position.realized_pnl, { signed: true }),
+    moneyCell(position.cost_basis),
+    moneyCell(position.market_value),
+    moneyCell(position.unrealized_pnl, { signed: true }),
+    moneyCell(position.realized_pnl, { signed: true }),
     cell(position.strategy_name ?? "—", position.strategy_name ? "nowrap" : "muted"),
     cell(position.origin, "origin nowrap"),
     statusCell(position),

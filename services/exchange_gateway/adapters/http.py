@@ -5,11 +5,11 @@
 - A 429 holds the key's budget (every request class sharing the refused class's limiters) until
   the venue's `Retry-After` (seconds or HTTP-date) has passed; without one (Kalshi sends none)
   for the jittered backoff delay, so everyone slows a little, not only the refused caller.
-- Reads (GET) are retried with jittered exponential backoff on 429, 5xx, timeouts and
-  connection errors, within one overall deadline (`RetryPolicy.deadline_s`, set from
-  VENUE_READ_DEADLINE_SECONDS) that covers every attempt and wait: a wait or retry that cannot
-  finish before it is not started, and an attempt in flight is cut at it. The gateway checks at
-  start that the deadline ends before its callers stop waiting.
+- Reads (GET, and a POST that only reads: Polymarket's `POST /books`) are retried with jittered
+  exponential backoff on 429, 5xx, timeouts and connection errors, within one overall deadline
+  (`RetryPolicy.deadline_s`, set from VENUE_READ_DEADLINE_SECONDS) that covers every attempt and
+  wait: a wait or retry that cannot finish before it is not started, and an attempt in flight is
+  cut at it. The gateway checks at start that the deadline ends before its callers stop waiting.
 - Writes are never retried. A write that may have been applied (timeout or dropped connection
   after sending, 5xx, a 2xx whose body cannot be read or parsed) raises `VenueUnknownOutcome`:
   the caller must look the order up, never simply send it again. A write that provably never
@@ -169,10 +169,13 @@ class VenueHttp:
         json_body: Any = None,
         content: bytes | None = None,
         cls: str | None = None,
+        read: bool | None = None,
     ) -> Any:
-        """Send, and return the parsed JSON body (numbers with fractions as Decimal)."""
+        """Send, and return the parsed JSON body (numbers with fractions as Decimal). `read=True`
+        marks a POST that only reads (Polymarket `POST /books`): retried like a GET, and never an
+        unknown write outcome. By default the method decides."""
         method = method.upper()
-        is_write = method in WRITE_METHODS
+        is_write = method in WRITE_METHODS if read is None else not read
         cls = cls or ("write" if is_write else "read")
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         request = self.client.build_request(method, path, params=clean_params or None, json=json_body, content=content)

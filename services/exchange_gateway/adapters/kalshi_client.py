@@ -31,6 +31,8 @@ log = get_logger(__name__)
 MAX_PAGE_LIMIT = 1000
 # A venue that keeps handing out cursors would otherwise page forever.
 MAX_PAGES = 10_000
+# Tickers per `GET /markets?tickers=` read, of titles and marks alike (a 100-ticker query string is ~3 KB).
+MARKETS_PER_READ = 100
 # What reading one row can raise: a field the venue sent wrong, or a value our contract refuses.
 ROW_ERRORS = (KalshiPayloadError, ValidationError)
 
@@ -110,19 +112,42 @@ class KalshiClient:
         return PositionsResult(await self._titled(read), complete=True)
 
     async def _titled(self, positions: list[ExternalPosition]) -> tuple[ExternalPosition, ...]:
-        """Each holding with its market's title, read once per ticker (`GET /markets/{ticker}`).
-        A title that cannot be read leaves the holding untitled, never the list incomplete."""
+        """Each holding with its market's title, read once per ticker. A title that cannot be read
+        leaves the holding untitled, never the list incomplete."""
+        untitled = sorted({p.instrument_id for p in positions if not p.title and p.instrument_id not in self._titles})
+        await self._markets(untitled, wanted_for="titles")  # remembers each title it reads
         titled = []
         for position in positions:
-            ticker = position.instrument_id
-            if not position.title and ticker not in self._titles:
-                try:
-                    self._remember_title(ticker, await self.market(ticker))
-                except VenueError as exc:
-                    log.warning("kalshi_title_failed", ticker=ticker, error=str(exc))
-            title = position.title or self._titles.get(ticker)
+            title = position.title or self._titles.get(position.instrument_id)
             titled.append(position.model_copy(update={"title": title}) if title else position)
         return tuple(titled)
+
+    async def _markets(self, tickers: list[str], *, wanted_for: str) -> dict[str, dict[str, Any]]:
+        """The named markets by ticker, MARKETS_PER_READ per `GET /markets?tickers=` read (a
+        10,000-market account costs 100 reads, not 10,000), each title remembered. A batch that
+        fails, or a ticker the venue does not return, is logged and left out: the caller does
+        without it this time."""
+        markets: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(tickers), MARKETS_PER_READ):
+            batch = tickers[start:start + MARKETS_PER_READ]
+            try:
+                body = await self._get("markets", {"tickers": ",".join(batch), "limit": MARKETS_PER_READ})
+                rows = self._rows(body, "markets", "markets")
+            except VenueError as exc:
+                log.warning("kalshi_markets_failed", wanted_for=wanted_for, tickers=len(batch), first=batch[0],
+                            error=str(exc))
+                continue
+            asked = set(batch)
+            for market in rows:
+                ticker = market.get("ticker") if isinstance(market, dict) else None
+                if isinstance(ticker, str) and ticker in asked:
+                    markets[ticker] = market
+                    self._remember_title(ticker, market)
+            unanswered = sorted(asked - markets.keys())
+            if unanswered:
+                log.warning("kalshi_markets_not_returned", wanted_for=wanted_for, tickers=len(unanswered),
+                            first=unanswered[0])
+        return markets
 
     def _remember_title(self, ticker: str, market: dict[str, Any]) -> None:
         if isinstance(market.get("title"), str) and market["title"]:
@@ -155,15 +180,18 @@ class KalshiClient:
         return None
 
     async def fetch_marks(self, instrument_ids: list[str]) -> list[Mark]:
-        """One mark per ticker that could be read; a failing ticker is logged and skipped."""
+        """One mark per ticker, from the same batched markets read as titles: a market carries
+        the top of its own book and its last price, so a round costs one read per
+        MARKETS_PER_READ tickers instead of an orderbook and a market read per ticker. A failed
+        batch, a ticker the venue does not return and a market that cannot be read are logged
+        and skipped this round."""
+        tickers = list(dict.fromkeys(instrument_ids))
+        markets = await self._markets(tickers, wanted_for="marks")
         marks: list[Mark] = []
-        for ticker in instrument_ids:
+        for ticker in (t for t in tickers if t in markets):  # in the order asked
             try:
-                book = await self.orderbook(ticker)
-                market = await self.market(ticker)
-                self._remember_title(ticker, market)
-                marks.append(self._normalized(lambda: normalize.mark(ticker, book, market, self._clock())))
-            except VenueError as exc:
+                marks.append(normalize.mark(markets[ticker], self._clock()))
+            except ROW_ERRORS as exc:
                 log.warning("kalshi_mark_failed", ticker=ticker, error=str(exc))
         return marks
 
@@ -182,16 +210,6 @@ class KalshiClient:
         settlements, rejected = split_rows(rows, lambda row: normalize.settlement(row, self.account),
                                            id_fields=("ticker",), errors=ROW_ERRORS)
         return SettlementsPage(tuple(settlements), _next_cursor(body, "portfolio/settlements"), tuple(rejected))
-
-    async def market(self, ticker: str) -> dict[str, Any]:
-        body = await self._get(f"markets/{quote(ticker, safe='')}")
-        market = body.get("market")
-        if not isinstance(market, dict):
-            raise VenueError("kalshi", f"GET markets/{ticker}: malformed response: no 'market' object")
-        return market
-
-    async def orderbook(self, ticker: str) -> dict[str, Any]:
-        return await self._get(f"markets/{quote(ticker, safe='')}/orderbook")
 
     @staticmethod
     def _normalized(build: Callable[[], Any]) -> Any:

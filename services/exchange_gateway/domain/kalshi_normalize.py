@@ -303,43 +303,35 @@ def settlement(payload: Any, account: str) -> SettlementRecorded:
     )
 
 
-def _best_bid(levels: Any, kind: str, field: str) -> Decimal | None:
-    if levels is None:
+def _quote(m: dict, kind: str, field: str, *, no_level: tuple[Decimal, ...]) -> Decimal | None:
+    """A market's price field, or None when it holds one of the `no_level` values Kalshi sends
+    for "nothing there" (a bid of 0, an ask of 1, a last price of 0: none is a price anyone can
+    trade at)."""
+    value = _opt_dollars(m, kind, field)
+    if value is None:
         return None
-    if not isinstance(levels, list):
-        raise KalshiPayloadError(kind, field, "must be a list of [price, count] pairs")
-    best: Decimal | None = None
-    for level in levels:
-        if not isinstance(level, list) or len(level) != 2:
-            raise KalshiPayloadError(kind, field, f"has a level that is not [price, count]: {level!r}")
-        try:
-            price, count = kalshi_dollars(level[0], field=field), kalshi_fp(level[1], field=field)
-        except MoneyParseError as exc:
-            raise KalshiPayloadError(kind, field, str(exc)) from None
-        if count > 0 and (best is None or price > best):
-            best = _price(price, kind, field)
-    return best
+    value = _price(value, kind, field)
+    return None if value in no_level else value
 
 
-def mark(ticker: str, orderbook: Any, market: Any, as_of: datetime) -> Mark:
-    """Best bid/ask from the bid-only book (YES ask = 1 - best NO bid); last from the market."""
-    kind = "orderbook"
-    book = _obj(_obj(orderbook, kind).get("orderbook_fp"), kind)
-    yes_bid = _best_bid(book.get("yes_dollars"), kind, "orderbook_fp.yes_dollars")
-    no_bid = _best_bid(book.get("no_dollars"), kind, "orderbook_fp.no_dollars")
-    ask = ONE - no_bid if no_bid is not None else None
-    mid = (yes_bid + ask) / 2 if yes_bid is not None and ask is not None else None
-    last = None
-    if market is not None:
-        m = _obj(market, "market")
-        last = _opt_dollars(m, "market", "last_price_dollars")
-        # Kalshi reports 0 when the market has never traded: that is "no last price", not $0.
-        last = _price(last, "market", "last_price_dollars") if last else None
+def mark(market: Any, as_of: datetime) -> Mark:
+    """A market (a `GET /markets` row) -> its mark. The market carries the top of its own book:
+    `yes_bid_dollars` is the best YES bid and `yes_ask_dollars` the best YES ask (1 − the best NO
+    bid, the orderbook's complement). A side without a level comes as a bid of 0 or an ask of 1
+    (an ask of 0 is none too: nobody sells YES for nothing), and a market that never traded has a
+    last price of 0: each of those is None, never a price."""
+    kind = "market"
+    m = _obj(market, kind)
+    ticker = _str(m, kind, "ticker")
+    bid = _quote(m, kind, "yes_bid_dollars", no_level=(ZERO,))
+    ask = _quote(m, kind, "yes_ask_dollars", no_level=(ZERO, ONE))
+    mid = (bid + ask) / 2 if bid is not None and ask is not None else None
+    last = _quote(m, kind, "last_price_dollars", no_level=(ZERO,))
     return Mark(
         event_id=deterministic_id(VENUE, "mark", ticker, as_of.isoformat()),
         venue=VENUE,
         instrument_id=ticker,
-        best_bid=yes_bid,
+        best_bid=bid,
         best_ask=ask,
         mid=mid,
         last=last,

@@ -402,8 +402,9 @@ def _tokens(market: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
 def mark_from_book(
     book: Mapping[str, Any], *, last: Decimal | None = None, now: datetime | None = None,
 ) -> Mark:
-    """`GET /book` (+ optional last trade) -> Mark; mid = the middle of the best levels. Best levels
-    by price, not position: the CLOB lists bids ascending and asks descending (best last)."""
+    """A book (`GET /book`, or one item of `POST /books`; + optional last trade) -> Mark; mid = the
+    middle of the best levels. Best levels by price, not position: the CLOB lists bids ascending
+    and asks descending (best last)."""
     asset = _text(book, "asset_id", "book")
     where = f"book[{asset}]"
     bids = [_number(lv, "price", f"{where}.bids") for lv in _levels(book, "bids", where)]

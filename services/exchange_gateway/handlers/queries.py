@@ -16,6 +16,7 @@ from collections.abc import Callable
 from services.exchange_gateway.adapters.venue import VenueClient, VenueError
 from services.exchange_gateway.domain.rate_budget import Seconds
 from services.exchange_gateway.domain.snapshot_cache import Cached, is_fresh
+from services.exchange_gateway.domain.snapshot_parts import snapshot_parts
 from services.exchange_gateway.domain.valuation import value_position
 from services.exchange_gateway.handlers.background_facts import BackgroundFacts
 from shared.bus import Bus
@@ -146,7 +147,8 @@ class VenueQueries:
             snapshot = await self._fetch_snapshot(client)
             self._positions[venue] = Cached(snapshot, self.clock())
         self._note_untried_holdings(venue)
-        self.facts.publish(EXTERNAL_SNAPSHOTS.subject(venue=venue), snapshot)
+        for part in snapshot_parts(snapshot):
+            self.facts.publish(EXTERNAL_SNAPSHOTS.subject(venue=venue), part)
         return snapshot
 
     async def _fetch_snapshot(self, client: VenueClient) -> ExternalPositionsSnapshot:

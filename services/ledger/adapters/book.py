@@ -135,7 +135,7 @@ async def journal_records(conn: asyncpg.Connection, instruments: Iterable[Instru
         records.append(Fill.model_construct(**dict(row), raw={}, schema_version=1))
     for row in await conn.fetch(
         "SELECT r.venue, r.fill_id, r.reversed_at, r.reason FROM journal_reversals r "
-        f"JOIN journal_fills f USING (venue, fill_id) WHERE (f.venue, f.instrument_id) IN "
+        "JOIN journal_fills f USING (venue, fill_id) WHERE (f.venue, f.instrument_id) IN "
         "(SELECT * FROM unnest($1::text[], $2::text[]))", venues, ids,
     ):
         records.append(Reversal(*row.values()))

@@ -98,12 +98,27 @@ async def record_venue_snapshot(conn: asyncpg.Connection, snapshot: ExternalPosi
         )
         await record_instruments(conn, [
             (p.venue, p.instrument_id, _market_of(p.raw), p.title) for p in positions])
-    if snapshot.complete and snapshot.status == "ok":
+    if snapshot.complete and snapshot.status == "ok" and await _every_part_in(conn, snapshot):
         await conn.execute(
             "UPDATE venue_positions SET quantity = 0, closed_at = $3, last_synced = $3 "
             "WHERE venue = $1 AND account = $2 AND closed_at IS NULL AND last_synced < $3",
             snapshot.venue, snapshot.account, at)
     return True
+
+
+async def _every_part_in(conn: asyncpg.Connection, snapshot: ExternalPositionsSnapshot) -> bool:
+    """True once every part of the snapshot has been mirrored (at once for a one-part snapshot):
+    what the venue no longer holds is known only from all of them."""
+    if snapshot.parts == 1:
+        return True
+    await conn.execute("DELETE FROM venue_snapshot_parts WHERE snapshot_time < $1::timestamptz - interval '1 day'",
+                       snapshot.snapshot_time)
+    await conn.execute(
+        "INSERT INTO venue_snapshot_parts (snapshot_id, part, parts, snapshot_time) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT DO NOTHING", snapshot.snapshot_id, snapshot.part, snapshot.parts, snapshot.snapshot_time)
+    seen = await conn.fetchval("SELECT count(*) FROM venue_snapshot_parts WHERE snapshot_id = $1",
+                               snapshot.snapshot_id)
+    return seen == snapshot.parts
 
 
 def _market_of(raw: dict) -> str | None:

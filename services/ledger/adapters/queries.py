@@ -66,6 +66,16 @@ async def list_positions(conn: Connection, query: PositionsQuery) -> PositionsPa
                          offset=query.offset)
 
 
+async def open_instruments(conn: Connection, venue: str) -> list[str]:
+    """The instruments with an open position on `venue`, each once (a Kalshi ticker held both YES
+    and NO is one), sorted; the partial index of open positions (`positions_open`) serves it."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT instrument_id FROM positions WHERE venue = $1 AND closed_at IS NULL ORDER BY instrument_id",
+        venue,
+    )
+    return [r["instrument_id"] for r in rows]
+
+
 async def get_position(conn: Connection, position_id: str) -> LedgerPosition | None:
     row = await conn.fetchrow(f"SELECT {_POSITION_COLUMNS} FROM positions_valued WHERE id = $1", position_id)
     return _position(row) if row is not None else None

@@ -59,33 +59,54 @@ class MappingIndex:
                 assets.setdefault(ids.poly_asset_no, set()).add((mapping.market_id, "poly_no"))
             if ids.poly_condition_id:
                 conditions.setdefault(ids.poly_condition_id, set()).add(mapping.market_id)
-        # Winner and rivals are settled here, once, so a holding's look-up does no sorting.
-        self._tickers = {ticker: _by_outcome(markets, _KALSHI_LEGS) for ticker, markets in tickers.items()}
-        self._assets = {asset: _first_leg(claims) for asset, claims in assets.items()}
+        # Winner and rivals are settled here, once, so a holding's look-up does no sorting. Per venue,
+        # the claims by instrument id, then by the holding's outcome: the one look-up the diff makes
+        # for most keys. An instrument missing there may still be claimed through `claim` (a
+        # Polymarket holding by its condition id).
+        self.by_instrument: dict[str, dict[str, dict[str, Claim]]] = {
+            "kalshi": {ticker: _by_outcome(markets, _KALSHI_LEGS) for ticker, markets in tickers.items()
+                       if not ticker.startswith(UNMAPPED_PREFIX)},
+            "polymarket": {asset: _first_leg(claims) for asset, claims in assets.items()
+                           if not asset.startswith(UNMAPPED_PREFIX)},
+        }
         self._conditions = {condition: _by_outcome(markets, _POLY_LEGS) for condition, markets in conditions.items()}
 
     def claim(self, venue: str, instrument_id: str, outcome: str, market_hint: str | None) -> Claim | None:
         if instrument_id.startswith(UNMAPPED_PREFIX):
             return None
+        by_outcome = self.by_instrument[venue].get(instrument_id)
+        if by_outcome is not None:
+            return by_outcome[outcome]
         if venue == "kalshi":
-            by_ticker = self._tickers.get(instrument_id)
-            return by_ticker[outcome] if by_ticker else None
-        by_asset = self._assets.get(instrument_id)
-        if by_asset is not None:
-            return by_asset
+            return None
         by_condition = self._conditions.get(market_hint) if market_hint else None
         return by_condition[outcome] if by_condition else None
 
 
+# `Claim(...)` goes through a generated Python `__new__`; the index builds three claims per mapping,
+# so it builds the tuples directly.
+_new_claim = tuple.__new__
+
+
 def _by_outcome(markets: set[str], legs: dict[str, Leg]) -> dict[str, Claim]:
-    first, *rivals = sorted(markets) if len(markets) > 1 else markets
-    return {"yes": Claim(first, legs["yes"], tuple(rivals)), "no": Claim(first, legs["no"], tuple(rivals))}
+    if len(markets) == 1:
+        (first,) = markets
+        rivals: tuple[str, ...] = ()
+    else:
+        first, *others = sorted(markets)
+        rivals = tuple(others)
+    return {"yes": _new_claim(Claim, (first, legs["yes"], rivals)),
+            "no": _new_claim(Claim, (first, legs["no"], rivals))}
 
 
-def _first_leg(claims: set[tuple[str, Leg]]) -> Claim:
+def _first_leg(claims: set[tuple[str, Leg]]) -> dict[str, Claim]:
+    """An asset id names its token, so both outcomes of a holding get the token's leg."""
     if len(claims) == 1:
-        market_id, leg = next(iter(claims))
-        return Claim(market_id, leg)
-    ordered = sorted(claims)
-    market_id, leg = ordered[0]
-    return Claim(market_id, leg, tuple(sorted({m for m, _ in ordered[1:]} - {market_id})))
+        ((market_id, leg),) = claims
+        rivals: tuple[str, ...] = ()
+    else:
+        ordered = sorted(claims)
+        market_id, leg = ordered[0]
+        rivals = tuple(sorted({m for m, _ in ordered[1:]} - {market_id}))
+    claim = _new_claim(Claim, (market_id, leg, rivals))
+    return {"yes": claim, "no": claim}

@@ -15,7 +15,8 @@ Rules (all arithmetic exact Decimal, in a context wide enough that no sum or dif
   2. `unknown_mapping` — no mapping claims the instrument (`mappings.MappingIndex` says which ids
      claim what; `unmapped:` import placeholders never map). Both quantities and the diff are still
      shown, and `difference` classifies a quantity difference beyond the tolerance (information:
-     only mapped items are `mismatch`); the reason says which mapping field to set.
+     only mapped items are `mismatch`); the reason says to map it (for an import placeholder, which
+     mapping field to set).
   3. `match` — |external − internal| ≤ `tolerance` (default exact: 0), and, when `cost_tolerance` is
      given and both sides have a cost basis, |cost difference| ≤ `cost_tolerance`.
   4. `mismatch`, with `difference`: **orphaned** (the venue holds, the ledger 0), **ghost** (the
@@ -72,12 +73,13 @@ def reconcile(internal: Iterable[Holding], venues: Mapping[str, VenueSide], mapp
     `diff_holdings` compares, `render` words and groups the rows into the run."""
     if trigger not in _TRIGGERS:
         raise ValueError(f"trigger: {trigger!r} is not one of {_TRIGGERS}")
-    index = MappingIndex(mappings)
-    rows = diff_holdings(internal, venues, index, tolerance=tolerance, acknowledged=acknowledged,
-                         cost_tolerance=cost_tolerance)
-    return render(rows, venues, index, tolerance=tolerance, cost_tolerance=cost_tolerance,
-                  run={"run_id": run_id, "trigger": trigger, "started_at": started_at, "finished_at": finished_at,
-                       "snapshot_time": snapshot_time})
+    with no_cyclic_gc():  # one window for the three steps, the index's objects included
+        index = MappingIndex(mappings)
+        rows = diff_holdings(internal, venues, index, tolerance=tolerance, acknowledged=acknowledged,
+                             cost_tolerance=cost_tolerance)
+        return render(rows, venues, index, tolerance=tolerance, cost_tolerance=cost_tolerance,
+                      run={"run_id": run_id, "trigger": trigger, "started_at": started_at,
+                           "finished_at": finished_at, "snapshot_time": snapshot_time})
 
 
 def render(rows: Iterable[DiffRow], venues: Mapping[str, VenueSide], index: MappingIndex, *, tolerance: Decimal,
@@ -97,6 +99,8 @@ def _render(rows: Iterable[DiffRow], venues: Mapping[str, VenueSide], index: Map
     for row in rows:
         (venue, instrument_id, outcome, internal_quantity, external, internal_cost, external_cost, diff, diff_cost,
          status, difference, acknowledged, claim, mine, venue_row, failure) = row
+        title = ((mine.title if mine else None) or (venue_row.title if venue_row else None)
+                 or (index.titles[claim.market_id] if claim else None))
         reason = _reason(row, tolerance, cost_tolerance)
         if failure is not None and venue not in venues:
             failures[venue] = failure
@@ -105,12 +109,11 @@ def _render(rows: Iterable[DiffRow], venues: Mapping[str, VenueSide], index: Map
         item = _trusted(ReconciliationItem, {  # in the contract's field order, as validation builds it
             "venue": venue, "instrument_id": instrument_id, "outcome": outcome,
             "market_id": claim.market_id if claim else None,
-            "title": ((mine.title if mine else None) or (venue_row.title if venue_row else None)
-                      or (index.titles[claim.market_id] if claim else None)),
+            "title": title,
             "internal_quantity": internal_quantity, "external_quantity": external,
             "internal_cost_basis": internal_cost, "external_cost_basis": external_cost,
             "diff_quantity": diff, "diff_cost_basis": diff_cost, "status": status, "difference": difference,
-            "reason": reason, "acknowledged": acknowledged,
+            "reason": reasons.titled(title, reason), "acknowledged": acknowledged,
         })
         counts[status] += 1
         if claim is None:
@@ -147,46 +150,57 @@ def _reason(row: DiffRow, tolerance: Decimal, cost_tolerance: Decimal | None) ->
             return reasons.drift(venue, outcome, internal, external)
         return reasons.cost_drift(venue, outcome, internal, row.internal_cost_basis,  # type: ignore[arg-type]
                                   row.external_cost_basis, cost_tolerance)  # type: ignore[arg-type]
-    reason = reasons.matched(venue, outcome, internal, external, tolerance)
-    if row.diff_cost_basis:
-        reason += reasons.cost_note(row.internal_cost_basis, row.external_cost_basis)  # type: ignore[arg-type]
-    return reason
+    costs = (row.internal_cost_basis, row.external_cost_basis) if row.diff_cost_basis else None
+    return reasons.matched(venue, outcome, internal, external, tolerance, costs)  # type: ignore[arg-type]
 
 
 def _market(market_id: str, title: str | None, entries: list[tuple[str, ReconciliationItem]]) -> MarketReconciliation:
-    # Per leg: [internal quantity, internal cost, external quantity, external cost]; a leg is one
-    # venue's, so its external side is None (venue failed) for all of its items or for none.
-    legs: dict[str, list[Any]] = {}
+    # Per leg: its one item, or the sums of its items [internal quantity, internal cost, external
+    # quantity, external cost] when two instruments share the leg (e.g. a token claimed by its asset
+    # id and by its condition id). A leg is one venue's, so its external side is None (venue failed)
+    # for all of its items or for none.
+    legs: dict[str, ReconciliationItem | list[Any]] = {}
     severity = 0
     attention = []
     for leg, item in entries:
-        sums = legs.get(leg)
-        if sums is None:
-            legs[leg] = [item.internal_quantity, item.internal_cost_basis, item.external_quantity,
-                         item.external_cost_basis]
-        else:  # two instruments on one leg (e.g. a token claimed by its asset id and by its condition id)
-            sums[1] = _add_cost(sums[0], sums[1], item.internal_quantity, item.internal_cost_basis)
-            sums[0] += item.internal_quantity
+        held = legs.get(leg)
+        if held is None:
+            legs[leg] = item
+        else:
+            if type(held) is not list:
+                held = legs[leg] = [held.internal_quantity, held.internal_cost_basis, held.external_quantity,
+                                    held.external_cost_basis]
+            held[1] = _add_cost(held[0], held[1], item.internal_quantity, item.internal_cost_basis)
+            held[0] += item.internal_quantity
             if item.external_quantity is not None:
-                sums[3] = _add_cost(sums[2], sums[3], item.external_quantity, item.external_cost_basis)
-                sums[2] += item.external_quantity
+                held[3] = _add_cost(held[2], held[3], item.external_quantity, item.external_cost_basis)
+                held[2] += item.external_quantity
         if item.status != "match":
             severity = max(severity, _SEVERITY[item.status])
-            attention.append((leg, item.reason))
+            attention.append(item)
     internal: dict[str, LegQuantities] = {}
     external: dict[str, LegQuantities] = {}
     diff_contracts: dict[str, Decimal] = {}
     diff_cost_basis: dict[str, Decimal] = {}
     for leg in sorted(legs):
-        internal_quantity, internal_cost, external_quantity, external_cost = legs[leg]
+        held = legs[leg]
+        if type(held) is list:
+            internal_quantity, internal_cost, external_quantity, external_cost = held
+            diff = external_quantity - internal_quantity if external_quantity is not None else None
+            diff_cost = (external_cost - internal_cost
+                         if external_cost is not None and internal_cost is not None else None)
+        else:  # one item: its own differences are the leg's (the same subtractions, done by the diff)
+            internal_quantity, internal_cost = held.internal_quantity, held.internal_cost_basis
+            external_quantity, external_cost = held.external_quantity, held.external_cost_basis
+            diff, diff_cost = held.diff_quantity, held.diff_cost_basis
         internal[leg] = _trusted(LegQuantities, {"quantity": internal_quantity, "cost_basis": internal_cost})
         if external_quantity is not None:
             external[leg] = _trusted(LegQuantities, {"quantity": external_quantity, "cost_basis": external_cost})
-            diff_contracts[leg] = external_quantity - internal_quantity
-            if external_cost is not None and internal_cost is not None:
-                diff_cost_basis[leg] = external_cost - internal_cost
+            diff_contracts[leg] = diff
+            if diff_cost is not None:
+                diff_cost_basis[leg] = diff_cost
     status = STATUS_BY_SEVERITY[severity]
-    items = tuple(item for _, item in entries)
+    items = tuple([item for _, item in entries])
     return _trusted(MarketReconciliation, {
         "market_id": market_id, "title": title or next((item.title for item in items if item.title), None),
         "internal": internal, "external": external, "diff_contracts": diff_contracts,
@@ -208,6 +222,11 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 _set = object.__setattr__
+# Every field is given, so every model of a class has the same fields set: one set per class, shared.
+# Safe because the contracts are frozen (pydantic adds to the set only on assignment, and copies it
+# for `model_copy`).
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {
+    cls: set(cls.model_fields) for cls in (ReconciliationItem, LegQuantities, MarketReconciliation, ReconciliationRun)}
 
 
 def _trusted(cls: type[Model], values: dict[str, Any]) -> Model:
@@ -220,7 +239,7 @@ def _trusted(cls: type[Model], values: dict[str, Any]) -> Model:
     copy (`model_validate(model_dump())`), so a pydantic upgrade that changes it fails there."""
     model = cls.__new__(cls)
     _set(model, "__dict__", values)
-    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_fields_set__", _ALL_FIELDS[cls])
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model

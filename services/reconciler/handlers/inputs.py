@@ -5,8 +5,11 @@ means for the comparison is decided here, once, for runs and the overview alike.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from services.reconciler.adapters import sources
 from services.reconciler.domain.reconcile import Holding, VenueSide
@@ -17,6 +20,8 @@ from shared.contracts.ledger import LedgerPosition
 from shared.logs import get_logger
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,21 @@ class Inputs:
 
 async def read_inputs(bus: Bus, *, refresh_external: bool) -> Inputs:
     """Both sources at once; a source that does not answer is reported, never taken as empty."""
+    began = time.perf_counter()
+
+    async def timed(read: Awaitable[T], source: str) -> T:
+        try:
+            return await read
+        finally:
+            seconds[source] = round(time.perf_counter() - began, 3)
+
+    seconds: dict[str, float] = {}
     internal, external = await asyncio.gather(
-        sources.open_positions(bus), sources.venue_snapshots(bus, force_refresh=refresh_external),
+        timed(sources.open_positions(bus), "ledger_s"),
+        timed(sources.venue_snapshots(bus, force_refresh=refresh_external), "gateway_s"),
         return_exceptions=True,
     )
+    log.debug("reconciliation sources read", **seconds)
     for result in (internal, external):
         if isinstance(result, BaseException) and not isinstance(result, BusError):
             raise result

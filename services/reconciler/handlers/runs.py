@@ -8,6 +8,7 @@ something sees the fix, not the run that was already half done).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +20,7 @@ from services.reconciler.adapters import operator_state
 from services.reconciler.adapters.operator_state import Acknowledgement, ItemKey
 from services.reconciler.adapters.runs import run_items, save_run
 from services.reconciler.domain.alerts import alert_changes, difference_key, fingerprint
-from services.reconciler.domain.reasons import qty
+from services.reconciler.domain.reasons import leg
 from services.reconciler.domain.reconcile import reconcile
 from services.reconciler.handlers.inputs import Inputs, domain_inputs, read_inputs, snapshot_time
 from services.reconciler.handlers.mapping_sources import current_mappings
@@ -27,7 +28,13 @@ from shared.bus import Bus
 from shared.chassis import Service
 from shared.contracts import deterministic_id, new_id, utcnow
 from shared.contracts.channels import ALERTS, RECONCILIATIONS
-from shared.contracts.events import Alert, ReconciliationCompleted, ReconciliationItem, ReconciliationTrigger
+from shared.contracts.events import (
+    MAX_PUBLISHED_DIFFERENCES,
+    Alert,
+    ReconciliationCompleted,
+    ReconciliationItem,
+    ReconciliationTrigger,
+)
 from shared.contracts.reconciler import InstrumentMapping, ReconciliationRun
 from shared.logs import get_logger
 
@@ -52,6 +59,9 @@ class Reconciliation:
     inputs: Inputs
     # Acknowledgements that no longer hold: their difference changed or resolved.
     lapsed: frozenset[ItemKey]
+    # Seconds spent reading both sides, and comparing them: a slow run's log says where it went.
+    read_s: float = 0.0
+    compare_s: float = 0.0
 
 
 def lapsed_acknowledgements(run: ReconciliationRun, acks: dict[ItemKey, Acknowledgement]) -> frozenset[ItemKey]:
@@ -89,17 +99,19 @@ class Reconciler:
                       refresh_external: bool) -> Reconciliation:
         """A reconciliation of both sides as they are now; nothing stored, nothing published."""
         started_at = utcnow()
+        began = time.perf_counter()
         inputs, mappings, acks = await asyncio.gather(
             read_inputs(self.bus, refresh_external=refresh_external),
             current_mappings(self.pool, self.bus),
             operator_state.acknowledgements(self.pool),
         )
+        read = time.perf_counter()
         run_id = new_id()
         run = self._reconcile(inputs, mappings, acks.keys(), run_id, trigger, started_at)
         lapsed = lapsed_acknowledgements(run, acks)
         if lapsed:
             run = self._reconcile(inputs, mappings, acks.keys() - lapsed, run_id, trigger, started_at)
-        return Reconciliation(run, inputs, lapsed)
+        return Reconciliation(run, inputs, lapsed, read_s=read - began, compare_s=time.perf_counter() - read)
 
     def _reconcile(self, inputs: Inputs, mappings: list[InstrumentMapping], acknowledged: Iterable[ItemKey],
                    run_id: str, trigger: ReconciliationTrigger | Literal["overview"], started_at) -> ReconciliationRun:
@@ -115,16 +127,22 @@ class Reconciler:
             reconciliation = await self.compute(trigger, refresh_external=refresh_external)
             run = reconciliation.run
             items = run_items(run)
+            began = time.perf_counter()
             async with self.pool.acquire() as conn, conn.transaction():
                 await save_run(conn, run)
                 await operator_state.forget_acknowledgements(conn, reconciliation.lapsed)
+            stored = time.perf_counter()
+            differences = [item for item in items if item.status == "mismatch"]
             await self.bus.publish(RECONCILIATIONS.subject(), ReconciliationCompleted(
                 event_id=deterministic_id("reconciliation", run.run_id), run_id=run.run_id, trigger=trigger,
                 started_at=run.started_at, finished_at=run.finished_at, snapshot_time=run.snapshot_time,
-                summary=run.summary, items=tuple(items)))
+                summary=run.summary, differences=tuple(differences[:MAX_PUBLISHED_DIFFERENCES]),
+                differences_total=len(differences)))
             await self._alert(run, items)
             log.info("reconciliation run", run_id=run.run_id, trigger=trigger, summary=run.summary,
-                     errors=run.errors or None)
+                     errors=run.errors or None, read_s=round(reconciliation.read_s, 3),
+                     compare_s=round(reconciliation.compare_s, 3), store_s=round(stored - began, 3),
+                     publish_and_alert_s=round(time.perf_counter() - stored, 3))
             return run
 
     async def _alert(self, run: ReconciliationRun, items: list[ReconciliationItem]) -> None:
@@ -143,9 +161,14 @@ class Reconciler:
                                                 resolved, run.finished_at)
 
 
+def _short_id(instrument_id: str) -> str:
+    """Polymarket's 77-digit token ids shortened as the UI does (first 6 … last 4)."""
+    return instrument_id if len(instrument_id) <= 14 else f"{instrument_id[:6]}…{instrument_id[-4:]}"
+
+
 def _describe(item: ReconciliationItem) -> str:
-    market = item.title or item.market_id or item.instrument_id
-    return f"{market} ({item.venue} {item.instrument_id} {item.outcome.upper()})"
+    market = item.title or item.market_id or _short_id(item.instrument_id)
+    return f"{market} · {leg(item.venue, item.outcome)}"
 
 
 def _details(run_id: str, item: ReconciliationItem) -> dict:
@@ -158,19 +181,18 @@ def _dedup_key(key: ItemKey) -> str:
 
 def mismatch_alert(run_id: str, item: ReconciliationItem) -> Alert:
     key = _dedup_key(difference_key(item))
-    held = "unknown" if item.external_quantity is None else qty(item.external_quantity)
     return Alert(
         event_id=deterministic_id("reconciliation-alert", run_id, key),
         severity="critical", source=SOURCE, code="reconciliation.mismatch",
-        message=(f"{item.difference or item.status}: {_describe(item)}: ledger holds {qty(item.internal_quantity)}, "
-                 f"venue holds {held}; {item.reason}"),
+        # The reason already names the market, the leg, both sizes and what to do.
+        message=f"{item.reason} [{item.venue} {_short_id(item.instrument_id)}]",
         dedup_key=key, details=_details(run_id, item),
     )
 
 
 def resolved_alert(run_id: str, key: ItemKey, item: ReconciliationItem | None) -> Alert:
     venue, instrument_id, outcome = key
-    what = _describe(item) if item is not None else f"{venue} {instrument_id} {outcome.upper()}"
+    what = _describe(item) if item is not None else f"{leg(venue, outcome)} {_short_id(instrument_id)}"
     now = f"now {item.status}" if item is not None else "neither side holds it any more"
     return Alert(
         event_id=deterministic_id("reconciliation-resolved", run_id, *key),

@@ -226,13 +226,20 @@ def position_json(p: Position, resting_orders: int) -> dict:
 
 
 def event_position_json(event_ticker: str, positions: list[Position]) -> dict:
+    cost = shares = exposure = realized = fees = ZERO
+    for p in positions:  # one pass: an event can have thousands of markets
+        cost += p.total_traded
+        shares += p.held
+        exposure += p.exposure
+        realized += p.realized_pnl
+        fees += p.fees_paid
     return {
         "event_ticker": event_ticker,
-        "total_cost_dollars": dollars(sum((p.total_traded for p in positions), ZERO)),
-        "total_cost_shares_fp": count_fp(sum((p.held for p in positions), ZERO)),
-        "event_exposure_dollars": dollars(sum((p.exposure for p in positions), ZERO)),
-        "realized_pnl_dollars": dollars(sum((p.realized_pnl for p in positions), ZERO)),
-        "fees_paid_dollars": dollars(sum((p.fees_paid for p in positions), ZERO)),
+        "total_cost_dollars": dollars(cost),
+        "total_cost_shares_fp": count_fp(shares),
+        "event_exposure_dollars": dollars(exposure),
+        "realized_pnl_dollars": dollars(realized),
+        "fees_paid_dollars": dollars(fees),
     }
 
 

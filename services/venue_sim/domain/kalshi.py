@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -140,6 +141,8 @@ class KalshiExchange:
         self.fills: list[Fill] = []
         self.raw_fill_rows: list[RawFillRow] = []
         self.trades: list[Trade] = []
+        # The same tape by ticker (each in tape order): a market's numbers read its own trades only.
+        self.trades_by_ticker: dict[str, list[Trade]] = {}
         self.settlements: list[Settlement] = []
         self.balance: Decimal = config.initial_balance
         self.balance_updated_ms = clock.now_ms()
@@ -336,8 +339,10 @@ class KalshiExchange:
         market.last_price = yes_price
         market.volume += qty
         market.open_interest += qty - closed_by_account
-        self.trades.append(Trade(self._next_seq(), self._uuid(self._trade_rng), market.ticker, qty, yes_price,
-                                 taker_book_side, ts_ms))
+        trade = Trade(self._next_seq(), self._uuid(self._trade_rng), market.ticker, qty, yes_price, taker_book_side,
+                      ts_ms)
+        self.trades.append(trade)
+        self.trades_by_ticker.setdefault(market.ticker, []).append(trade)
 
     def add_raw_fill_row(self, row: dict) -> RawFillRow:
         """Append `row` to the fills as is; `ts` and `created_time` default to now. It is listed by
@@ -443,18 +448,19 @@ class KalshiExchange:
     # -- derived ---------------------------------------------------------------------------
 
     def volume_since(self, ticker: str, since_ms: int) -> Decimal:
-        return sum((t.count for t in self.trades if t.ticker == ticker and t.ts_ms >= since_ms), ZERO)
+        return sum((t.count for t in self.trades_by_ticker.get(ticker, ()) if t.ts_ms >= since_ms), ZERO)
 
     def price_before(self, ticker: str, at_ms: int) -> Decimal | None:
         """The last trade price as of `at_ms` (None before the first trade)."""
         last = None
-        for t in self.trades:
-            if t.ticker == ticker and t.ts_ms <= at_ms:
+        for t in self.trades_by_ticker.get(ticker, ()):
+            if t.ts_ms <= at_ms:
                 last = t.yes_price
         return last
 
-    def resting_count(self, ticker: str) -> int:
-        return sum(1 for o in self.orders.values() if o.ticker == ticker and o.status == "resting")
+    def resting_counts(self) -> Counter[str]:
+        """Resting orders per ticker, counted in one pass (a listing of many markets asks for all)."""
+        return Counter(o.ticker for o in self.orders.values() if o.status == "resting")
 
     def portfolio_value(self) -> Decimal:
         """Liquidation value of open positions at the best bid of the held side."""

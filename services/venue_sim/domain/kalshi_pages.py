@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Generic, TypeVar
 
 from services.venue_sim.domain.kalshi_units import KalshiError
@@ -68,10 +70,21 @@ def _encode(key: tuple, page_no: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def paginate(items: Sequence[T], key: Callable[[T], tuple], request: PageRequest) -> Page[T]:
-    """`items` must already be sorted ascending by `key`, and `key` must be unique per item."""
-    remaining = [i for i in items if request.after is None or key(i) > request.after]
-    chosen = remaining[: request.limit]
-    more = len(remaining) > len(chosen)
+def paginate(
+    items: Sequence[T], key: Callable[[T], tuple], request: PageRequest, keep: Callable[[T], bool] | None = None,
+) -> Page[T]:
+    """`items` must already be sorted ascending by `key`, and `key` must be unique per item.
+
+    With `keep`, only the items it keeps are listed; it is asked about the items from the cursor on
+    until the page is full (and one more is found), so a page costs its own rows, not the list.
+    """
+    start = 0 if request.after is None else bisect_right(items, request.after, key=key)
+    if keep is None:
+        chosen = list(items[start : start + request.limit])
+        more = len(items) > start + len(chosen)
+    else:
+        kept = (item for item in islice(items, start, None) if keep(item))
+        chosen = list(islice(kept, request.limit))
+        more = any(True for _ in kept)  # stops at the first
     cursor = _encode(key(chosen[-1]), request.page_no + 1) if more and chosen else ""
     return Page(chosen, cursor, request.page_no)

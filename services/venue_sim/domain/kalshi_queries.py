@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 
 from services.venue_sim.domain.kalshi import Fill, KalshiExchange, Order, RawFillRow, Settlement, Trade
 from services.venue_sim.domain.kalshi_account import Position
@@ -62,8 +63,9 @@ def trades(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -> P
     """The public tape, newest first (`GET /markets/trades`)."""
     window = _ts_window(params)
     ticker = params.get("ticker")
+    tape = x.trades_by_ticker.get(ticker, []) if ticker else x.trades
     chosen = sorted(
-        (t for t in x.trades if (not ticker or t.ticker == ticker) and _in_window(t.ts_ms // 1000, window)),
+        (t for t in tape if _in_window(t.ts_ms // 1000, window)),
         key=_newest_first,
     )
     return paginate(chosen, _newest_first, page)
@@ -106,23 +108,24 @@ def positions(x: KalshiExchange, params: Mapping[str, str], page: PageRequest) -
     if any(f not in COUNT_FILTERS for f in wanted):
         raise KalshiError(400, "invalid_parameters", "invalid parameters", f"count_filter values must be in {COUNT_FILTERS}")
     ticker, event = params.get("ticker"), params.get("event_ticker")
+    events = event.split(",") if event else None
+    resting: Counter[str] = x.resting_counts() if "resting_order_count" in wanted else Counter()
+    nonzero: dict[str, Callable[[Position], bool]] = {
+        "position": lambda p: p.held != 0,
+        "total_traded": lambda p: p.total_traded != 0,
+        "resting_order_count": lambda p: resting[p.ticker] != 0,
+    }
 
     def keep(p: Position) -> bool:
         if ticker and p.ticker != ticker:
             return False
-        if event and p.event_ticker not in event.split(","):
+        if events and p.event_ticker not in events:
             return False
         if status != "all" and p.settled != (status == "settled"):
             return False
-        nonzero = {
-            "position": p.held != 0,
-            "total_traded": p.total_traded != 0,
-            "resting_order_count": x.resting_count(p.ticker) != 0,
-        }
-        return all(nonzero[f] for f in wanted)
+        return all(nonzero[f](p) for f in wanted)
 
-    chosen = sorted((p for p in x.positions.values() if keep(p)), key=lambda p: p.ticker)
-    return paginate(chosen, lambda p: (p.ticker,), page)
+    return paginate(sorted(x.positions.values(), key=lambda p: p.ticker), lambda p: (p.ticker,), page, keep)
 
 
 def event_positions(market_positions: list[Position]) -> dict[str, list[Position]]:

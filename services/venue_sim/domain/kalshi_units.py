@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import lru_cache
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -57,8 +58,10 @@ def taker_fee(count: Decimal, yes_price: Decimal, rate: Decimal) -> Decimal:
     return ceil_cent(rate * count * yes_price * (ONE - yes_price))
 
 
+@lru_cache(maxsize=16_384)
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """"2026-03-12T15:04:05.123Z". Cached: a market listing writes the same few times again and again."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def parse_price(raw: object, tick: Decimal) -> Decimal:

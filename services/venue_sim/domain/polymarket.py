@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from bisect import bisect_right, insort
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar
 
 from services.venue_sim.domain.clock import Clock
 from services.venue_sim.domain.polymarket_math import (
@@ -40,6 +43,7 @@ from services.venue_sim.domain.polymarket_math import (
 )
 
 Side = Literal["BUY", "SELL"]
+T = TypeVar("T")
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
 FOK_NOT_FILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
 FAK_NOT_FILLED = (
@@ -153,7 +157,7 @@ class Order:
         return self.status == "LIVE"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trade:
     id: str
     seq: int
@@ -219,6 +223,54 @@ def _event_ms(event: Trade | Transfer) -> int:
     return event.match_ms if isinstance(event, Trade) else event.at_ms
 
 
+def _fold(events: Iterable[Trade | Transfer]) -> dict[str, PositionState]:
+    """Holdings from non-FAILED trades and transfers, applied in time order."""
+    states: dict[str, PositionState] = {}
+    for event in sorted(events, key=lambda e: (_event_ms(e), e.seq)):
+        state = states.setdefault(event.token_id, PositionState())
+        if isinstance(event, Transfer):
+            if event.size > 0:
+                state.transfer_in(event.size, event.avg_price)
+            elif state.size > 0:
+                # Like a SELL below: only what the fold still holds can leave.
+                state.transfer_out(min(-event.size, state.size))
+            continue
+        # A sale can outlive the FAILED purchase it was funded by; it can only sell what the
+        # fold still holds, so clamp rather than go short (Polymarket has no short shares).
+        size = min(event.size, state.size) if event.side == "SELL" else event.size
+        if size > 0:
+            state.apply(event.side, size, event.price)
+    return states
+
+
+def _midpoint(bid: Decimal | None, ask: Decimal | None) -> Decimal | None:
+    if bid is None or ask is None:
+        return bid if ask is None else ask
+    return (bid + ask) / 2
+
+
+@dataclass(frozen=True)
+class AccountFold:
+    """The account folded from the trades and transfers that count at one moment (one `key`).
+
+    Shared by every reader until a trade, a transfer or a settlement failure changes it, so
+    nothing in it may be changed: the states are read-only by contract.
+    """
+
+    key: tuple[int, int, int]
+    effective_trades: tuple[Trade, ...]
+    states: Mapping[str, PositionState]
+    times: Mapping[str, tuple[int, int]]  # (first, last) ms of each token's trades and transfers
+    _views: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def view(self, name: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, kept with this fold: for views of the positions alone (never of prices,
+        books or markets, which change without the fold), e.g. the held tokens in one order."""
+        if name not in self._views:
+            self._views[name] = compute()
+        return self._views[name]
+
+
 class PolymarketExchange:
     def __init__(self, config: PolymarketSimConfig, clock: Clock) -> None:
         self.config = config
@@ -233,6 +285,12 @@ class PolymarketExchange:
         self.starting_collateral = ZERO
         self._seq = 0
         self._failed_per_10k = int(Decimal(str(config.failed_share)) * 10_000)
+        # `fold()` is kept until its key changes. `_failing_match_ms` (sorted) holds the match times
+        # of the trades whose settlement fails, indexed up to `_indexed_trades`: with the clock it
+        # says which trades are FAILED now.
+        self._failing_match_ms: list[int] = []
+        self._indexed_trades = 0
+        self._last_fold: AccountFold | None = None
 
     # ---- setup / admin -------------------------------------------------------------------
 
@@ -271,9 +329,8 @@ class PolymarketExchange:
         if side not in ("BUY", "SELL"):
             raise ValueError("side must be BUY or SELL")
         when = self.clock.now_ms() if match_ms is None else match_ms
-        trade = self._new_trade(token_id, side, size, price, when, "TAKER", "", _hex_id("ext", self._seq), "")
-        trade.will_fail = will_fail
-        return trade
+        return self._new_trade(token_id, side, size, price, when, "TAKER", "", _hex_id("ext", self._seq), "",
+                               will_fail)
 
     def record_transfer(
         self, token_id: str, size: Decimal, avg_price: Decimal | None = None, at_ms: int | None = None,
@@ -363,7 +420,10 @@ class PolymarketExchange:
         return self.markets[condition_id]
 
     def trade_status(self, trade: Trade) -> str:
-        age = self.clock.now_ms() - trade.match_ms
+        return self._status_at(trade, self.clock.now_ms())
+
+    def _status_at(self, trade: Trade, now_ms: int) -> str:
+        age = now_ms - trade.match_ms
         fails = self.fails(trade)
         if age < self.config.mined_after_ms:
             return "MATCHED"
@@ -384,52 +444,68 @@ class PolymarketExchange:
         bucket = int.from_bytes(hashlib.sha256(trade.id.encode()).digest()[:8], "big") % 10_000
         return bucket < self._failed_per_10k
 
-    def effective_trades(self) -> list[Trade]:
-        return [t for t in self.trades if self.trade_status(t) != "FAILED"]
+    def fold(self) -> AccountFold:
+        """The account as of now. Folded again only when it changes, not per read: every page of
+        a big account's positions would otherwise refold all of its trades."""
+        now_ms = self.clock.now_ms()
+        key = self._fold_key(now_ms)
+        if self._last_fold is None or self._last_fold.key != key:
+            effective = tuple(t for t in self.trades if self._status_at(t, now_ms) != "FAILED")
+            times: dict[str, tuple[int, int]] = {}
+            for token_id, at_ms in [*((t.token_id, t.match_ms) for t in effective),
+                                    *((t.token_id, t.at_ms) for t in self.transfers)]:
+                first, last = times.get(token_id, (at_ms, at_ms))
+                times[token_id] = (min(first, at_ms), max(last, at_ms))
+            states = _fold([*effective, *self.transfers])
+            self._last_fold = AccountFold(key, effective, MappingProxyType(states), MappingProxyType(times))
+        return self._last_fold
 
-    def positions(self) -> dict[str, PositionState]:
+    def effective_trades(self) -> list[Trade]:
+        return list(self.fold().effective_trades)
+
+    def positions(self) -> Mapping[str, PositionState]:
         """Every token this account ever traded or had transferred, folded from non-FAILED trades
-        and transfers in time order."""
-        return self._fold()
+        and transfers in time order. Read-only: the states are shared until the next change."""
+        return self.fold().states
 
     def position(self, token_id: str) -> PositionState:
         return self.positions().get(token_id, PositionState())
 
-    def holding_times(self) -> dict[str, tuple[int, int]]:
-        """(first, last) ms of each token's non-FAILED trades and transfers."""
-        times: dict[str, tuple[int, int]] = {}
-        events = [(t.token_id, t.match_ms) for t in self.effective_trades()]
-        events += [(t.token_id, t.at_ms) for t in self.transfers]
-        for token_id, at_ms in events:
-            first, last = times.get(token_id, (at_ms, at_ms))
-            times[token_id] = (min(first, at_ms), max(last, at_ms))
-        return times
-
     def collateral(self) -> Decimal:
         cash = self.starting_collateral
-        for trade in self.effective_trades():
+        for trade in self.fold().effective_trades:
             notional = trade.size * trade.price
             cash += -notional if trade.side == "BUY" else notional
         return cash
 
     def current_price(self, token_id: str) -> Decimal:
         """The mark the Data API reports as curPrice: payout once resolved, else the midpoint."""
-        market = self.market_of(token_id)
-        if market.winner_index is not None:
-            return Decimal(1) if market.token(token_id).outcome_index == market.winner_index else ZERO
-        mid = self.midpoint(token_id)
-        return mid if mid is not None else ZERO
+        return self.pricer()(token_id)
+
+    def pricer(self) -> Callable[[str], Decimal]:
+        """`current_price` of any number of tokens as of now, going through our orders once
+        (not once per token): for pricing a whole account. Use it within one request."""
+        self._expire_orders()
+        ours: dict[str, list[Order]] = {}
+        for order in self.orders.values():
+            if order.is_open:
+                ours.setdefault(order.intent.token_id, []).append(order)
+
+        def price(token_id: str) -> Decimal:
+            market = self.market_of(token_id)
+            if market.winner_index is not None:
+                return Decimal(1) if market.token(token_id).outcome_index == market.winner_index else ZERO
+            bids, asks = self._levels(token_id, ours.get(token_id, ()))
+            mid = _midpoint(max(bids, default=None), min(asks, default=None))
+            return mid if mid is not None else ZERO
+
+        return price
 
     def book_view(self, token_id: str) -> Book:
         """External liquidity plus our own resting orders, aggregated by price."""
         self._expire_orders()
-        external = self.books[token_id]
-        bids = {lv.price: lv.size for lv in external.bids}
-        asks = {lv.price: lv.size for lv in external.asks}
-        for order in self.orders.values():
-            if order.is_open and order.intent.token_id == token_id:
-                side = bids if order.intent.side == "BUY" else asks
-                side[order.price] = side.get(order.price, ZERO) + order.remaining
+        ours = [o for o in self.orders.values() if o.is_open and o.intent.token_id == token_id]
+        bids, asks = self._levels(token_id, ours)
         return Book(
             bids=[Level(p, s) for p, s in sorted(bids.items(), key=lambda kv: -kv[0])],
             asks=[Level(p, s) for p, s in sorted(asks.items())],
@@ -441,10 +517,7 @@ class PolymarketExchange:
         return levels[0].price if levels else None
 
     def midpoint(self, token_id: str) -> Decimal | None:
-        bid, ask = self.best(token_id, "BUY"), self.best(token_id, "SELL")
-        if bid is None or ask is None:
-            return bid if ask is None else ask
-        return (bid + ask) / 2
+        return _midpoint(self.best(token_id, "BUY"), self.best(token_id, "SELL"))
 
     def open_orders(self) -> list[Order]:
         self._expire_orders()
@@ -547,33 +620,33 @@ class PolymarketExchange:
 
     # ---- internals -----------------------------------------------------------------------
 
-    def _fold(self, until_ms: int | None = None) -> dict[str, PositionState]:
-        """Holdings from the non-FAILED trades and the transfers (those dated at or before
-        `until_ms` when given), in time order."""
-        events: list[Trade | Transfer] = [*self.effective_trades(), *self.transfers]
-        if until_ms is not None:
-            events = [e for e in events if _event_ms(e) <= until_ms]
-        states: dict[str, PositionState] = {}
-        for event in sorted(events, key=lambda e: (_event_ms(e), e.seq)):
-            state = states.setdefault(event.token_id, PositionState())
-            if isinstance(event, Transfer):
-                if event.size > 0:
-                    state.transfer_in(event.size, event.avg_price)
-                elif state.size > 0:
-                    # Like a SELL below: only what the fold still holds can leave.
-                    state.transfer_out(min(-event.size, state.size))
-                continue
-            # A sale can outlive the FAILED purchase it was funded by; it can only sell what the
-            # fold still holds, so clamp rather than go short (Polymarket has no short shares).
-            size = min(event.size, state.size) if event.side == "SELL" else event.size
-            if size > 0:
-                state.apply(event.side, size, event.price)
-        return states
+    def _fold_key(self, now_ms: int) -> tuple[int, int, int]:
+        """What the fold depends on: trades and transfers are only ever appended (and never
+        changed), and which trades are FAILED at `now_ms` is a prefix of the failing ones by match
+        time, so their count names the set exactly, whichever way the clock has moved."""
+        for trade in self.trades[self._indexed_trades:]:
+            if self.fails(trade):
+                insort(self._failing_match_ms, trade.match_ms)
+        self._indexed_trades = len(self.trades)
+        failed_from_age = max(self.config.mined_after_ms, self.config.confirmed_after_ms)
+        failed = bisect_right(self._failing_match_ms, now_ms - failed_from_age)
+        return len(self.trades), len(self.transfers), failed
 
     def _position_at(self, token_id: str, at_ms: int) -> PositionState:
         """The holding once everything dated at or before `at_ms` happened: what a transfer
         dated then can move."""
-        return self._fold(at_ms).get(token_id, PositionState())
+        events = [e for e in (*self.fold().effective_trades, *self.transfers) if _event_ms(e) <= at_ms]
+        return _fold(events).get(token_id, PositionState())
+
+    def _levels(self, token_id: str, ours: Iterable[Order]) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
+        """(bids, asks) as size by price: the external book plus `ours`, our open orders on it."""
+        external = self.books[token_id]
+        bids = {lv.price: lv.size for lv in external.bids}
+        asks = {lv.price: lv.size for lv in external.asks}
+        for order in ours:
+            side = bids if order.intent.side == "BUY" else asks
+            side[order.price] = side.get(order.price, ZERO) + order.remaining
+        return bids, asks
 
     def _takeable(self, token_id: str, side: Side, limit: Decimal) -> list[Level]:
         book = self.books[token_id]
@@ -601,13 +674,14 @@ class PolymarketExchange:
     def _new_trade(
         self, token_id: str, side: Side, size: Decimal, price: Decimal, match_ms: int,
         trader_side: Literal["TAKER", "MAKER"], order_id: str, maker_order_id: str, owner: str,
+        will_fail: bool | None = None,
     ) -> Trade:
         self._seq += 1
         trade = Trade(
             id=_trade_uuid("trade", self.config.address, self._seq, token_id, match_ms),
             seq=self._seq, token_id=token_id, market=self.token_market[token_id], side=side,
             size=size, price=price, match_ms=match_ms, trader_side=trader_side,
-            order_id=order_id, maker_order_id=maker_order_id, owner=owner,
+            order_id=order_id, maker_order_id=maker_order_id, owner=owner, will_fail=will_fail,
         )
         self.trades.append(trade)
         return trade

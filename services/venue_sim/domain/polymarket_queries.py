@@ -6,12 +6,20 @@ and injected faults, then call the selection here and page it with polymarket_pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
-from services.venue_sim.domain.polymarket import InjectedTradeRow, Market, Order, PolymarketExchange, Token, Trade
+from services.venue_sim.domain.polymarket import (
+    AccountFold,
+    InjectedTradeRow,
+    Market,
+    Order,
+    PolymarketExchange,
+    Token,
+    Trade,
+)
 from services.venue_sim.domain.polymarket_math import ZERO, PositionState, percent
 from services.venue_sim.domain.polymarket_pages import (
     CursorPage,
@@ -31,10 +39,9 @@ ACTIVITY_MAX_LIMIT = 500
 Params = Mapping[str, str]
 
 
-@dataclass(frozen=True)
-class Holding:
+class Holding(NamedTuple):
     """One token this account has traded or had transferred, with the values the Data API
-    derives from it."""
+    derives from it. (A named tuple: one is made per row of every positions page.)"""
 
     token_id: str
     market: Market
@@ -80,17 +87,20 @@ class Holding:
         return "REDEEMABLE" if self.redeemable else "OPEN"
 
 
-def holdings(ex: PolymarketExchange) -> dict[str, Holding]:
-    states = ex.positions()
-    times = ex.holding_times()
-    out = {}
-    for token_id, state in states.items():
+def holdings(ex: PolymarketExchange, fold: AccountFold, token_ids: Iterable[str]) -> list[Holding]:
+    """The holdings of `token_ids` (tokens the account holds or held) in `fold`, priced as of now."""
+    states, price = fold.states, ex.pricer()
+    out = []
+    for token_id in token_ids:
         market = ex.market_of(token_id)
-        other = states.get(market.other(token_id).token_id)
-        mergeable = state.size > 0 and other is not None and other.size > 0
-        out[token_id] = Holding(token_id, market, state, ex.current_price(token_id), mergeable,
-                                *times[token_id])
+        out.append(Holding(token_id, market, states[token_id], price(token_id),
+                           _mergeable(states, market, token_id), *fold.times[token_id]))
     return out
+
+
+def _mergeable(states: Mapping[str, PositionState], market: Market, token_id: str) -> bool:
+    other = states.get(market.other(token_id).token_id)
+    return states[token_id].size > 0 and other is not None and other.size > 0
 
 
 # ---- query parameters --------------------------------------------------------------------
@@ -135,24 +145,33 @@ def _csv(params: Params, *names: str) -> set[str] | None:
 
 # ---- Data API positions ------------------------------------------------------------------
 
-_V1_SORT_KEYS: dict[str, Callable[[Holding], Any]] = {
-    "TOKENS": lambda h: h.state.size,
+# Sorts by the positions alone: the held tokens in such an order are kept with the fold, so a
+# page of a big account costs its own rows (not a sort of every holding) until the next change.
+_V1_FOLD_SORT_KEYS: dict[str, Callable[[PositionState], Any]] = {
+    "TOKENS": lambda state: state.size,
+    "INITIAL": lambda state: state.initial_value,
+    "AVGPRICE": lambda state: state.avg_price,
+}
+# Sorts by market fields: no prices needed, so only the page's rows are priced.
+_V1_MARKET_SORT_KEYS: dict[str, Callable[[Market], Any]] = {
+    "TITLE": lambda market: market.question,
+    "RESOLVING": lambda market: market.end_date,
+}
+# Sorts by price: every row is priced first.
+_V1_PRICE_SORT_KEYS: dict[str, Callable[[Holding], Any]] = {
     "CURRENT": lambda h: h.current_value,
-    "INITIAL": lambda h: h.initial_value,
     "CASHPNL": lambda h: h.cash_pnl,
     "PERCENTPNL": lambda h: h.percent_pnl,
     "PRICE": lambda h: h.cur_price,
-    "AVGPRICE": lambda h: h.state.avg_price,
-    "TITLE": lambda h: h.market.question,
-    "RESOLVING": lambda h: h.market.end_date,
 }
+_V1_SORTS = {*_V1_FOLD_SORT_KEYS, *_V1_MARKET_SORT_KEYS, *_V1_PRICE_SORT_KEYS}
 
 
 @dataclass(frozen=True)
 class PositionsV1Query:
     page: OffsetPage
     size_threshold: Decimal
-    sort_key: Callable[[Holding], Any]
+    sort_by: str  # one of _V1_SORTS
     descending: bool
     markets: set[str] | None
     redeemable: bool | None
@@ -163,26 +182,47 @@ def parse_positions_v1(params: Params) -> PositionsV1Query:
     page = parse_offset_page(params, POSITIONS_DEFAULT_LIMIT, POSITIONS_MAX_LIMIT, POSITIONS_MAX_OFFSET)
     threshold = _decimal_param(params, "sizeThreshold", Decimal(1))
     sort_by = (params.get("sortBy") or "TOKENS").upper()
-    if sort_by not in _V1_SORT_KEYS:
+    if sort_by not in _V1_SORTS:
         raise QueryError(f"invalid sortBy {sort_by}")
     return PositionsV1Query(
-        page, threshold, _V1_SORT_KEYS[sort_by], (params.get("sortDirection") or "DESC").upper() != "ASC",
+        page, threshold, sort_by, (params.get("sortDirection") or "DESC").upper() != "ASC",
         _csv(params, "market"), _bool_param(params, "redeemable"), _bool_param(params, "mergeable"),
     )
 
 
 def positions_v1(ex: PolymarketExchange, q: PositionsV1Query) -> Page[Holding]:
     """Held tokens at or above `sizeThreshold`; sorted by the key, ties by asset id, then paged."""
-    rows = [
-        h for h in holdings(ex).values()
-        if h.state.size > 0 and h.state.size >= q.size_threshold
-        and (q.markets is None or h.market.condition_id.lower() in q.markets)
-        and (q.redeemable is None or h.redeemable == q.redeemable)
-        and (q.mergeable is None or h.mergeable == q.mergeable)
-    ]
-    rows.sort(key=lambda h: h.token_id)
-    rows.sort(key=q.sort_key, reverse=q.descending)
-    return q.page.take(rows)
+    fold = ex.fold()
+    states = fold.states
+    fold_key = _V1_FOLD_SORT_KEYS.get(q.sort_by)
+
+    def held_in_order() -> tuple[str, ...]:
+        tokens = sorted(token_id for token_id, state in states.items() if state.size > 0)
+        if fold_key is not None:
+            tokens.sort(key=lambda token_id: fold_key(states[token_id]), reverse=q.descending)
+        return tuple(tokens)
+
+    order = (q.sort_by, q.descending) if fold_key is not None else "asset"
+    tokens: Sequence[str] = fold.view(("positions_v1", order), held_in_order)
+    # Every held size is positive, so a threshold of zero or less keeps them all (the usual full read).
+    if q.size_threshold > 0 or q.markets is not None or q.redeemable is not None or q.mergeable is not None:
+        tokens = [
+            token_id for token_id in tokens
+            if states[token_id].size >= q.size_threshold
+            and (q.markets is None or ex.token_market[token_id].lower() in q.markets)
+            and (q.redeemable is None or (ex.market_of(token_id).winner_index is not None) == q.redeemable)
+            and (q.mergeable is None or _mergeable(states, ex.market_of(token_id), token_id) == q.mergeable)
+        ]
+    market_key = _V1_MARKET_SORT_KEYS.get(q.sort_by)
+    if market_key is not None:
+        tokens = sorted(tokens, key=lambda token_id: market_key(ex.market_of(token_id)), reverse=q.descending)
+    price_key = _V1_PRICE_SORT_KEYS.get(q.sort_by)
+    if price_key is not None:
+        rows = holdings(ex, fold, tokens)
+        rows.sort(key=price_key, reverse=q.descending)
+        return q.page.take(rows)
+    page = q.page.take(tokens)
+    return Page(holdings(ex, fold, page.items), page.page_no, page.next_cursor)
 
 
 _V2_STATUSES: dict[str, Callable[[Holding], bool]] = {
@@ -212,10 +252,9 @@ def parse_positions_v2(params: Params) -> PositionsV2Query:
 
 def positions_v2(ex: PolymarketExchange, q: PositionsV2Query) -> Page[Holding]:
     """Every traded token (CLOSED ones only when asked), largest current value first."""
-    rows = [
-        h for h in holdings(ex).values()
-        if (q.markets is None or h.market.condition_id.lower() in q.markets) and q.wanted(h)
-    ]
+    fold = ex.fold()
+    tokens = [t for t in fold.states if q.markets is None or ex.token_market[t].lower() in q.markets]
+    rows = [h for h in holdings(ex, fold, tokens) if q.wanted(h)]
     rows.sort(key=lambda h: (-h.current_value, h.token_id))
     return q.page.take(rows)
 
@@ -224,8 +263,9 @@ def portfolio_value(ex: PolymarketExchange, params: Params) -> Decimal:
     if not is_our_user(ex, params):
         return ZERO
     markets = _csv(params, "market", "condition_id")
+    price = ex.pricer()
     return sum(
-        (state.size * ex.current_price(token_id) for token_id, state in ex.positions().items()
+        (state.size * price(token_id) for token_id, state in ex.positions().items()
          if markets is None or ex.token_market[token_id].lower() in markets),
         ZERO,
     )

@@ -66,10 +66,11 @@ def _side_and_price(body: dict) -> tuple[str, Decimal]:
 
 def kalshi_state(sim: Simulator) -> dict:
     x = sim.kalshi
+    resting = x.resting_counts()
     return {
         "balance_dollars": dollars(x.balance),
         "positions": [
-            {**wire.position_json(p, x.resting_count(p.ticker)), "event_ticker": p.event_ticker, "settled": p.settled}
+            {**wire.position_json(p, resting[p.ticker]), "event_ticker": p.event_ticker, "settled": p.settled}
             for p in sorted(x.positions.values(), key=lambda p: p.ticker)
         ],
         "resting_orders": [wire.order_json(o) for o in x.orders.values() if o.status == "resting"],

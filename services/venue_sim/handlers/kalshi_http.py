@@ -122,8 +122,9 @@ def kalshi_routes(sim: Simulator) -> list:
         if page.page_no == 1:
             everything = queries.positions(sim.kalshi, params, PageRequest(None, 1, 10**9)).items
             events = [wire.event_position_json(e, ps) for e, ps in queries.event_positions(everything).items()]
+        resting = sim.kalshi.resting_counts()
         return _json({
-            "market_positions": [wire.position_json(p, sim.kalshi.resting_count(p.ticker)) for p in page.items],
+            "market_positions": [wire.position_json(p, resting[p.ticker]) for p in page.items],
             "event_positions": events,
             "cursor": page.cursor,
         })
@@ -217,11 +218,11 @@ def kalshi_routes(sim: Simulator) -> list:
         tickers = {t for t in (params.get("tickers") or "").split(",") if t}
         event, status = params.get("event_ticker"), params.get("status")
         wanted = {"open": "active", "closed": "closed", "settled": "finalized"}.get(status or "", status)
+        known = sim.kalshi.markets
+        # Named markets are looked up, not searched for: a client titling 10,000 holdings asks 100 at a time.
+        candidates = [known[t] for t in tickers if t in known] if tickers else known.values()
         chosen = sorted(
-            (m for m in sim.kalshi.markets.values()
-             if (not tickers or m.ticker in tickers)
-             and (not event or m.event_ticker == event)
-             and (not wanted or m.status == wanted)),
+            (m for m in candidates if (not event or m.event_ticker == event) and (not wanted or m.status == wanted)),
             key=lambda m: m.ticker,
         )
         result = paginate(chosen, lambda m: (m.ticker,), page)

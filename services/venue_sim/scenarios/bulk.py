@@ -1,7 +1,7 @@
 """A large synthetic account for benchmarks: `load_bulk_account(sim, n)` gives each venue n open positions.
 
-Kalshi: n markets of one event, each held YES by one trade made on the website (`external_trade`);
-its order is dropped (see below), so `/portfolio/orders` lists none.
+Kalshi: n markets of one event, each held YES by one trade made on the website (`external_trade`),
+whose executed order `/portfolio/orders` lists; nothing rests.
 Polymarket: n binary markets, each held YES by one confirmed trade made outside the API key, matched a
 day ago so its settlement is final. Called in-process on an empty simulator before the gateway starts,
 so the gateway backfills every fill and the ledger holds what the venues report.
@@ -40,10 +40,6 @@ def load_bulk_account(sim: Simulator, positions_per_venue: int) -> None:
         kalshi.add_market(kalshi_market.Market(ticker, EVENT, f"Benchmark market {i}", "Yes", "No",
                                                open_time_ms=now - 60 * DAY_MS, close_time_ms=now + 60 * DAY_MS))
         kalshi.external_trade(ticker, "bid", quantity(i), price, ts_ms=now - DAY_MS + i)
-    # The executed website orders behind those fills are not kept: the sim's `resting_count` scans
-    # every order for each position it lists, so 10k of them would make a positions listing O(n²)
-    # (seconds per page) and the benchmark would time the simulator, not the gateway. Nothing rests.
-    kalshi.orders.clear()
     poly = sim.polymarket
     for i in range(positions_per_venue):
         yes, no = polymarket_token(i), f"{10**40 + 2 * i + 1}"
