@@ -1,9 +1,10 @@
 """The Overview page (the home page) in a real browser (Debian's Chromium) against the whole stack:
 venue simulator (demo), exchange-gateway, ledger, reconciler and api-gateway, each a process.
 
-A full-page screenshot is kept at build/screenshots/overview-page.png (or under
-$TRUEUP_SCREENSHOT_DIR) for a human to look at: markets with their legs and status badges, the
-unmapped holdings, the reasons.
+Full-page screenshots are kept at build/screenshots/overview-page.png and, after an operator
+acknowledged the ghost, adopted the drift and mapped the weather market, overview-after-actions.png
+(or under $TRUEUP_SCREENSHOT_DIR) for a human to look at: markets with their legs and status badges,
+the unmapped holdings, the reasons.
 """
 
 from __future__ import annotations
@@ -189,4 +190,25 @@ async def test_overview_shows_each_market_against_the_venues_and_acknowledges_a_
             await page.wait_for_function(
                 "() => document.querySelector('#overview-status').textContent.startsWith('compared at')", timeout=30000)
             assert await acknowledged.count() == 1
+
+            # Adopt the drift: the ledger books the venue's 650, and the leg turns to match.
+            drift_row = fed.locator(f'tr[data-item="polymarket:{FED_CUT_YES}:yes"]')
+            await drift_row.locator('button[data-action="adopt"]').click()
+            await page.fill("#action-reason", "the venue's count is right")
+            await page.click("#action-confirm")
+            await dialog.wait_for(state="hidden", timeout=30000)
+            await drift_row.locator('.badge.recon[data-recon="match"]').wait_for(timeout=30000)
+            assert (await drift_row.locator("td").all_text_contents())[2:5] == ["650", "650", "0"]
+            assert await badge(fed.locator(".market-row")).text_content() == "match"
+
+            # Map the weather market: it leaves the unmapped holdings for a market of its own, matched.
+            await weather.locator('button[data-action="map"]').click()
+            await page.fill("#action-market-id", "nyc-weather")
+            await page.fill("#action-reason", "Kalshi-only weather bet")
+            await page.click("#action-confirm")
+            await dialog.wait_for(state="hidden", timeout=30000)
+            mapped = markets.locator('tbody[data-market="nyc-weather"]')
+            await mapped.locator('.market-row .badge.recon[data-recon="match"]').wait_for(timeout=30000)
+            assert await weather.count() == 0
+            await page.screenshot(path=str(SCREENSHOTS / "overview-after-actions.png"), full_page=True)
             await browser.close()
