@@ -71,6 +71,10 @@ class PositionsPage(Message):
     total: int = Field(ge=0, description="positions matching the filters, before limit/offset")
     limit: int
     offset: int
+    fills_pending: int | None = Field(
+        default=None, ge=0,
+        description="fills on the bus the ledger has not booked yet when it read the page (None: unknown); "
+                    "a book with a backlog is not the account's yet")
 
 
 class PositionRequest(Message):

@@ -20,8 +20,10 @@ import httpx
 import pytest
 
 from shared.bus import Bus
+from shared.contracts.base import VENUES
 from shared.contracts.channels import (
     EVENTS_STREAM,
+    LEDGER_POSITIONS,
     RECONCILER_ACTION,
     RECONCILER_DELETE_MAPPING,
     RECONCILER_MAPPINGS,
@@ -32,6 +34,7 @@ from shared.contracts.channels import (
     RECONCILER_RUNS,
 )
 from shared.contracts.events import Alert, ReconciliationCompleted, ReconciliationItem
+from shared.contracts.ledger import PositionsQuery
 from shared.contracts.reconciler import (
     DeleteMappingRequest,
     ExternalIds,
@@ -340,3 +343,37 @@ async def test_adopt_books_the_venue_holding_so_the_next_run_matches(reconciled:
     # The acknowledged difference is still there, still acknowledged, still never alerted.
     fed = items(run)[("kalshi", FED_C25, "yes")]
     assert fed.status == "mismatch" and fed.acknowledged
+
+
+async def test_a_ledger_still_booking_fills_is_not_compared_and_nothing_is_alerted(reconciled: Reconciled):
+    """After a restart (or in a burst) the ledger has fills on the bus it has not booked: its book
+    is behind the venues, and comparing it would alert every such position as orphaned."""
+    conn = await asyncpg.connect(reconciled.database_url)
+    try:
+        # The ledger's booking of fills waits on this lock: what it fetches stays unbooked.
+        stalled = conn.transaction()
+        await stalled.start()
+        await conn.execute("LOCK TABLE ledger.journal_fills IN EXCLUSIVE MODE")
+        response = await reconciled.admin.post("/polymarket/external-trades", json={
+            "asset": VANCE_YES, "side": "BUY", "size": "10", "price": "0.30", "will_fail": False})
+        assert response.status_code == 201, response.text
+
+        async def backlog() -> None:
+            page = await reconciled.bus.request(LEDGER_POSITIONS.subject(), PositionsQuery(status="open", limit=1),
+                                                timeout=5)
+            assert page.fills_pending, page.fills_pending
+
+        await eventually(backlog, "the ledger has the trade's fill unbooked")
+        before = len(await reconciled.events())
+        run = await reconciled.reconcile()  # waits CATCH_UP_SECONDS for the ledger, then reports it behind
+        assert run.summary["api_error"] == sum(run.summary.values()) > 0, run.summary
+        assert all("still booking" in error for error in run.errors.values()) and set(run.errors) == set(VENUES)
+        assert [a for a in await reconciled.alerts(before) if a.severity == "critical"] == []
+    finally:
+        await stalled.rollback()
+        await conn.close()
+
+    async def booked_and_matched() -> None:
+        assert items(await reconciled.reconcile())[("polymarket", VANCE_YES, "yes")].status == "match"
+
+    await eventually(booked_and_matched, "the fill booked once the ledger went on")

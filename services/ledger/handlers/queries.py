@@ -7,7 +7,7 @@ import asyncpg
 from services.ledger.adapters import queries
 from shared.chassis import Service
 from shared.contracts import utcnow
-from shared.contracts.channels import LEDGER_PORTFOLIO_HISTORY, LEDGER_POSITION, LEDGER_POSITIONS, LEDGER_SUMMARY
+from shared.contracts.channels import FILLS, LEDGER_PORTFOLIO_HISTORY, LEDGER_POSITION, LEDGER_POSITIONS, LEDGER_SUMMARY
 from shared.contracts.ledger import (
     PortfolioHistoryReply,
     PortfolioHistoryRequest,
@@ -18,6 +18,9 @@ from shared.contracts.ledger import (
     PositionsPage,
     PositionsQuery,
 )
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def answer_queries(service: Service) -> None:
@@ -29,7 +32,18 @@ def answer_queries(service: Service) -> None:
         return service.pool
 
     async def positions(query: PositionsQuery) -> PositionsPage:
-        return await queries.list_positions(pool(), query)
+        page = await queries.list_positions(pool(), query)
+        return page.model_copy(update={"fills_pending": await fills_pending()})
+
+    async def fills_pending() -> int | None:
+        """Fills published but not booked yet: waiting in the ledger's consumer or being booked."""
+        bus = service.bus
+        try:
+            info = await bus.jetstream.consumer_info(bus.stream_name(FILLS.stream), FILLS.durable(bus.service))
+        except Exception as exc:  # the page is still right; only its freshness is unknown
+            log.warning("fill backlog unknown", error=str(exc))
+            return None
+        return info.num_pending + info.num_ack_pending
 
     async def position(request: PositionRequest) -> PositionReply:
         return PositionReply(position=await queries.get_position(pool(), request.position_id))

@@ -52,7 +52,11 @@ async def read_inputs(bus: Bus, *, refresh_external: bool) -> Inputs:
     for result in (internal, external):
         if isinstance(result, BaseException) and not isinstance(result, BusError):
             raise result
-    ledger_error = f"ledger unavailable: {internal}" if isinstance(internal, BusError) else None
+    ledger_error = None
+    if isinstance(internal, sources.LedgerNotCaughtUp):
+        ledger_error = str(internal)
+    elif isinstance(internal, BusError):
+        ledger_error = f"ledger unavailable: {internal}"
     gateway_error = f"exchange-gateway unavailable: {external}" if isinstance(external, BusError) else None
     if ledger_error or gateway_error:
         log.warning("reconciliation source unavailable", ledger=ledger_error, gateway=gateway_error)

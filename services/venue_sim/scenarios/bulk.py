@@ -2,8 +2,8 @@
 
 Kalshi: n markets of one event, each held YES by one trade made on the website (`external_trade`),
 whose executed order `/portfolio/orders` lists; nothing rests.
-Polymarket: n binary markets, each held YES by one confirmed trade made outside the API key, matched a
-day ago so its settlement is final. Called in-process on an empty simulator before the gateway starts,
+Polymarket: n binary markets, each held YES by one confirmed trade made outside the API key, matched
+over a day ago so its settlement is final. Called in-process on an empty simulator before the gateway starts,
 so the gateway backfills every fill and the ledger holds what the venues report.
 """
 
@@ -26,6 +26,13 @@ def polymarket_token(i: int) -> str:
     return f"{10**40 + 2 * i}"  # a decimal token id like the venue's; the NO token is the next number
 
 
+def traded_at(now_ms: int, i: int, n: int) -> int:
+    """The i-th of n positions' trade: spread evenly over the day before yesterday, as an account
+    built up over time. Not all within seconds: the gateway's fill feed re-reads the last minute
+    before its newest fill on every poll, so a burst of 10k fills would be re-read at every poll."""
+    return now_ms - 2 * DAY_MS + i * (DAY_MS // max(n, 1))
+
+
 def quantity(i: int) -> Decimal:
     return Decimal(1 + i % 250)
 
@@ -39,7 +46,7 @@ def load_bulk_account(sim: Simulator, positions_per_venue: int) -> None:
         ticker = kalshi_ticker(i)
         kalshi.add_market(kalshi_market.Market(ticker, EVENT, f"Benchmark market {i}", "Yes", "No",
                                                open_time_ms=now - 60 * DAY_MS, close_time_ms=now + 60 * DAY_MS))
-        kalshi.external_trade(ticker, "bid", quantity(i), price, ts_ms=now - DAY_MS + i)
+        kalshi.external_trade(ticker, "bid", quantity(i), price, ts_ms=traded_at(now, i, positions_per_venue))
     poly = sim.polymarket
     for i in range(positions_per_venue):
         yes, no = polymarket_token(i), f"{10**40 + 2 * i + 1}"
@@ -47,4 +54,5 @@ def load_bulk_account(sim: Simulator, positions_per_venue: int) -> None:
             condition_id=f"0x{i:064x}", question=f"Benchmark market {i}?", slug=f"bench-{i}", event_slug="bench",
             event_id=1, end_date="2027-01-01",
             tokens=(polymarket.Token(yes, "Yes", 0), polymarket.Token(no, "No", 1))))
-        poly.record_external_trade(yes, "BUY", quantity(i), price, match_ms=now - DAY_MS + i, will_fail=False)
+        poly.record_external_trade(yes, "BUY", quantity(i), price, match_ms=traded_at(now, i, positions_per_venue),
+                                   will_fail=False)
