@@ -156,15 +156,14 @@ def test_incomplete_venue_is_api_error_never_match_while_the_other_venue_reconci
         item = only(result, "polymarket", asset, outcome)
         assert (item.status, item.external_quantity, item.diff_quantity, item.difference) == (
             "api_error", None, None, None)
-        assert f"Polymarket {outcome.upper()}: not checked, the Polymarket snapshot failed (page 3: HTTP 503)" \
-            in item.reason
-    assert "its incomplete snapshot listed 20" in only(result, "polymarket", "111", "yes").reason
+        assert f"Polymarket {outcome.upper()}: not checked (page 3: HTTP 503); the ledger holds " in item.reason
+        assert item.reason.endswith(" — compared again once both sides answer.")
+    assert "the ledger holds 20, its incomplete snapshot listed 20 —" in only(result, "polymarket", "111", "yes").reason
     assert result.errors == {"polymarket": "page 3: HTTP 503"}
     assert result.summary == {"match": 1, "mismatch": 0, "unknown_mapping": 0, "api_error": 2}
     market = result.by_market_id["FED-DEC"]
     assert market.status == "api_error"
-    assert market.reason == ("2 of 3 legs need attention: Polymarket YES not checked (Polymarket snapshot failed); "
-                             "Polymarket NO not checked (Polymarket snapshot failed).")
+    assert market.reason == "2 of 3 legs need attention: Polymarket YES not checked; Polymarket NO not checked."
     assert set(market.internal) == {"kalshi_yes", "poly_yes", "poly_no"}
     assert set(market.external) == set(market.diff_contracts) == {"kalshi_yes"}
 

@@ -368,12 +368,16 @@ async def test_a_ledger_still_booking_fills_is_not_compared_and_nothing_is_alert
         run = await reconciled.reconcile()  # waits CATCH_UP_SECONDS for the ledger, then reports it behind
         assert run.summary["api_error"] == sum(run.summary.values()) > 0, run.summary
         assert all("still booking" in error for error in run.errors.values()) and set(run.errors) == set(VENUES)
+        vance = items(run)[("polymarket", VANCE_YES, "yes")]
+        assert "not checked (the ledger is still booking" in vance.reason and vance.external_quantity is None
         assert [a for a in await reconciled.alerts(before) if a.severity == "critical"] == []
     finally:
         await stalled.rollback()
         await conn.close()
 
     async def booked_and_matched() -> None:
-        assert items(await reconciled.reconcile())[("polymarket", VANCE_YES, "yes")].status == "match"
+        item = items(await reconciled.reconcile())[("polymarket", VANCE_YES, "yes")]
+        # match once mapped (earlier in this module); either way both sides hold the same again
+        assert item.status != "api_error" and item.diff_quantity == 0, item.reason
 
     await eventually(booked_and_matched, "the fill booked once the ledger went on")

@@ -150,9 +150,11 @@ def matched(venue: str, outcome: str, internal: Decimal, external: Decimal, tole
 
 
 def venue_failed(venue: str, error: str, outcome: str, internal: Decimal, partial: Decimal | None) -> str:
-    listed = f"; its incomplete snapshot listed {qty(partial)}" if partial is not None else ""
-    return (f"{leg(venue, outcome)}: not checked, the {VENUE_NAMES[venue]} snapshot failed ({error}) — the ledger's "
-            f"{qty(internal)} is compared once the venue answers{listed}.")
+    """Not compared: the venue's snapshot is incomplete, or the ledger could not be read or is still
+    booking fills (`error` says which), so neither side's number can be trusted against the other."""
+    listed = f", its incomplete snapshot listed {qty(partial)}" if partial is not None else ""
+    return (f"{leg(venue, outcome)}: not checked ({error}); the ledger holds {qty(internal)}{listed} — compared "
+            f"again once both sides answer.")
 
 
 def unknown_mapping(venue: str, instrument_id: str, outcome: str, internal: Decimal, external: Decimal,
@@ -188,7 +190,7 @@ def _leg_summary(item: ReconciliationItem) -> str:
     not checked."""
     name = leg(item.venue, item.outcome)
     if item.status == "api_error":
-        return f"{name} not checked ({VENUE_NAMES[item.venue]} snapshot failed)"
+        return f"{name} not checked"
     acknowledged = ", acknowledged" if item.acknowledged else ""
     if item.internal_quantity == item.external_quantity and item.diff_cost_basis is not None:
         higher = "higher" if item.diff_cost_basis > 0 else "lower"
