@@ -29,6 +29,12 @@ def bad_request(exc: BadParameter) -> Response[dict[str, str]]:
     return Response({"error": str(exc), "parameter": exc.parameter}, status_code=HTTP_400_BAD_REQUEST)
 
 
+def parameter_problem(_request: Request, exc: BadParameter) -> Response[dict[str, str]]:
+    """A controller's exception handler: a bad parameter or body anywhere in a route is a 400
+    naming it, and nothing was asked of any service."""
+    return bad_request(exc)
+
+
 def only_known(request: Request, known: set[str]) -> None:
     """A misspelt parameter (`order=`, `state=`) is refused rather than silently ignored."""
     for name in request.query_params:

@@ -14,12 +14,12 @@ from pydantic import BaseModel
 from services.api_gateway.handlers.params import (
     BadParameter,
     at_most,
-    bad_request,
     boolean,
     choice,
     integer,
     only_known,
     paging,
+    parameter_problem,
     text_filter,
     timestamp,
 )
@@ -46,7 +46,8 @@ ORDER_BY = ("unrealized_pnl", "cost_basis", "opened_at")
 ENVELOPE = {"event_id", "schema_version", "occurred_at"}
 
 
-def ledger_unavailable(exc: BusError) -> Response[dict[str, str]]:
+def ledger_unavailable(_request: Request, exc: BusError) -> Response[dict[str, str]]:
+    """A controller's exception handler: the ledger did not answer (down, or past the timeout)."""
     return Response({"error": f"ledger unavailable: {exc}"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
 
 
@@ -77,6 +78,7 @@ def history_request(since_text: str | None, until_text: str | None, limit: str |
 class PortfolioController(Controller):
     path = "/api/v2"
     tags = ["portfolio"]
+    exception_handlers = {BadParameter: parameter_problem, BusError: ledger_unavailable}
 
     # Every parameter is taken as text and checked by params.py (not by Litestar), so a bad one
     # answers in the API's own error shape, naming the parameter.
@@ -96,39 +98,21 @@ class PortfolioController(Controller):
     ) -> Response[dict[str, Any]]:
         params = dict(status=status, strategy_name=strategy_name, market_id=market_id, venue=venue, limit=limit,
                       offset=offset, order_by=order_by, asc=asc)
-        try:
-            only_known(request, set(params))
-            query = positions_query(params)
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            return answer(await bus.request(LEDGER_POSITIONS.subject(), query, timeout=LEDGER_TIMEOUT_SECONDS))
-        except BusError as exc:
-            return ledger_unavailable(exc)
+        only_known(request, set(params))
+        query = positions_query(params)
+        return answer(await bus.request(LEDGER_POSITIONS.subject(), query, timeout=LEDGER_TIMEOUT_SECONDS))
 
     @get("/positions/summary", summary="The portfolio's totals now: cost, value, PnL, cash, net liquidation")
     async def summary(self, request: Request, bus: Bus) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, set())
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(LEDGER_SUMMARY.subject(), PortfolioSummaryRequest(), timeout=LEDGER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return ledger_unavailable(exc)
+        only_known(request, set())
+        reply = await bus.request(LEDGER_SUMMARY.subject(), PortfolioSummaryRequest(), timeout=LEDGER_TIMEOUT_SECONDS)
         return answer(reply)
 
     @get("/positions/{position_id:str}", summary="One ledger position by id")
     async def position(self, bus: Bus, position_id: str) -> Response[dict[str, Any]]:
-        try:
-            at_most("position_id", position_id, MAX_POSITION_ID_LENGTH)
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(LEDGER_POSITION.subject(), PositionRequest(position_id=position_id),
-                                      timeout=LEDGER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return ledger_unavailable(exc)
+        at_most("position_id", position_id, MAX_POSITION_ID_LENGTH)
+        reply = await bus.request(LEDGER_POSITION.subject(), PositionRequest(position_id=position_id),
+                                  timeout=LEDGER_TIMEOUT_SECONDS)
         if reply.position is None:
             return Response({"error": f"no position {position_id!r}"}, status_code=HTTP_404_NOT_FOUND)
         return answer(reply)
@@ -143,13 +127,7 @@ class PortfolioController(Controller):
         until: str | None = Parameter(default=None, description="RFC 3339, inclusive"),
         limit: str | None = Parameter(default=None, description=f"1..{MAX_HISTORY_LIMIT}, default {DEFAULT_HISTORY_LIMIT}"),
     ) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, {"since", "until", "limit"})
-            query = history_request(since, until, limit)
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(LEDGER_PORTFOLIO_HISTORY.subject(), query, timeout=LEDGER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return ledger_unavailable(exc)
+        only_known(request, {"since", "until", "limit"})
+        query = history_request(since, until, limit)
+        reply = await bus.request(LEDGER_PORTFOLIO_HISTORY.subject(), query, timeout=LEDGER_TIMEOUT_SECONDS)
         return answer(reply)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.api_gateway.domain.external import external_view
 from services.api_gateway.handlers.auth import credential
-from services.api_gateway.handlers.params import BadParameter, at_most, bad_request, boolean, only_known, paging
+from services.api_gateway.handlers.params import BadParameter, at_most, boolean, only_known, paging, parameter_problem
 from services.api_gateway.handlers.portfolio import ENVELOPE, answer
 from shared.bus import Bus, BusError
 from shared.contracts import BalancesReply, PositionsReply, utcnow
@@ -86,7 +86,9 @@ class ActionBody(_Body):
 BodyT = TypeVar("BodyT", bound=_Body)
 
 
-def reconciler_unavailable(exc: BusError) -> Response[dict[str, str]]:
+def reconciler_unavailable(_request: Request, exc: BusError) -> Response[dict[str, str]]:
+    """A controller's exception handler: the reconciler did not answer (down, or past the
+    timeout). For an adopt that is an unknown outcome: retry with the same request_id."""
     return Response({"error": f"reconciler unavailable: {exc}"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
 
 
@@ -147,6 +149,7 @@ def overview_body(reply: Any) -> dict[str, Any]:
 class OverviewController(Controller):
     path = "/api"
     tags = ["reconciliation"]
+    exception_handlers = {BadParameter: parameter_problem, BusError: reconciler_unavailable}
 
     @get("/positions/overview", summary="The ledger's open positions, the venues' holdings and their reconciliation "
                                         "now (not stored); refresh_external=1 bypasses the gateway's short cache")
@@ -156,16 +159,10 @@ class OverviewController(Controller):
         bus: Bus,
         refresh_external: str | None = Parameter(default=None, description="1 | 0 (default)"),
     ) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, {"refresh_external"})
-            refresh = boolean("refresh_external", refresh_external)
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_OVERVIEW.subject(), OverviewRequest(refresh_external=refresh),
-                                      timeout=RECONCILER_SLOW_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        only_known(request, {"refresh_external"})
+        refresh = boolean("refresh_external", refresh_external)
+        reply = await bus.request(RECONCILER_OVERVIEW.subject(), OverviewRequest(refresh_external=refresh),
+                                  timeout=RECONCILER_SLOW_TIMEOUT_SECONDS)
         if reply.reconciliation is None:
             return Response({"error": f"reconciler: {reply.error.message if reply.error else 'no reconciliation'}"},
                             status_code=HTTP_503_SERVICE_UNAVAILABLE)
@@ -174,16 +171,10 @@ class OverviewController(Controller):
     @post("/bot/reconcile", status_code=HTTP_200_OK, summary="Run a reconciliation now (stored, published, alerted "
                                                               "on) and return it")
     async def reconcile(self, request: Request, bus: Bus) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, {"actor"})
-            who = actor(request, request.query_params.get("actor"))
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_RECONCILE.subject(), ReconcileRequest(actor=who),
-                                      timeout=RECONCILER_SLOW_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        only_known(request, {"actor"})
+        who = actor(request, request.query_params.get("actor"))
+        reply = await bus.request(RECONCILER_RECONCILE.subject(), ReconcileRequest(actor=who),
+                                  timeout=RECONCILER_SLOW_TIMEOUT_SECONDS)
         if reply.run is None:
             return Response({"error": f"reconciler: {reply.error.message if reply.error else 'no run'}"},
                             status_code=HTTP_503_SERVICE_UNAVAILABLE)
@@ -193,6 +184,7 @@ class OverviewController(Controller):
 class ReconciliationController(Controller):
     path = "/api/v2"
     tags = ["reconciliation"]
+    exception_handlers = {BadParameter: parameter_problem, BusError: reconciler_unavailable}
 
     @get("/reconciliations", summary="Past reconciliation runs, newest first, with their status counts")
     async def runs(
@@ -202,29 +194,17 @@ class ReconciliationController(Controller):
         limit: str | None = Parameter(default=None, description=f"1..{MAX_RUNS_LIMIT}, default 50"),
         offset: str | None = Parameter(default=None, description=">= 0, default 0"),
     ) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, {"limit", "offset"})
-            query = ReconciliationsQuery(**paging(limit, offset, default_limit=50, max_limit=MAX_RUNS_LIMIT))
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            page = await bus.request(RECONCILER_RUNS.subject(), query, timeout=RECONCILER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        only_known(request, {"limit", "offset"})
+        query = ReconciliationsQuery(**paging(limit, offset, default_limit=50, max_limit=MAX_RUNS_LIMIT))
+        page = await bus.request(RECONCILER_RUNS.subject(), query, timeout=RECONCILER_TIMEOUT_SECONDS)
         return Response({**page.model_dump(mode="json", exclude=ENVELOPE), "limit": query.limit,
                          "offset": query.offset}, status_code=HTTP_200_OK)
 
     @get("/reconciliations/{run_id:str}", summary="One past run with every item")
     async def run(self, bus: Bus, run_id: str) -> Response[dict[str, Any]]:
-        try:
-            at_most("run_id", run_id, MAX_RUN_ID_LENGTH)
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_RUN.subject(), ReconciliationRequest(run_id=run_id),
-                                      timeout=RECONCILER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        at_most("run_id", run_id, MAX_RUN_ID_LENGTH)
+        reply = await bus.request(RECONCILER_RUN.subject(), ReconciliationRequest(run_id=run_id),
+                                  timeout=RECONCILER_TIMEOUT_SECONDS)
         if reply.run is None:
             return not_found(f"no reconciliation run {run_id!r}")
         return answer(reply)
@@ -233,47 +213,28 @@ class ReconciliationController(Controller):
           summary="An operator's acknowledge, adopt or map of one (venue, instrument, outcome); audit-logged; "
                   "`done` false with the reason when the reconciler refused it")
     async def action(self, request: Request, bus: Bus) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, set())
-            body = await parse_body(request, ActionBody)
-            if body.action == "map" and body.market_id is None:
-                raise BadParameter("market_id", "map attaches the instrument to a market; name it")
-            fields = body.model_dump(exclude={"actor", "request_id"})
-            command = OperatorActionRequest(**fields, actor=actor(request, body.actor),
-                                            **({"event_id": body.request_id} if body.request_id else {}))
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_ACTION.subject(), command, timeout=RECONCILER_SLOW_TIMEOUT_SECONDS)
-        except BusError as exc:
-            # For adopt an unanswered request is an unknown outcome: retry with the same request_id.
-            return reconciler_unavailable(exc)
+        only_known(request, set())
+        body = await parse_body(request, ActionBody)
+        if body.action == "map" and body.market_id is None:
+            raise BadParameter("market_id", "map attaches the instrument to a market; name it")
+        fields = body.model_dump(exclude={"actor", "request_id"})
+        command = OperatorActionRequest(**fields, actor=actor(request, body.actor),
+                                        **({"event_id": body.request_id} if body.request_id else {}))
+        reply = await bus.request(RECONCILER_ACTION.subject(), command, timeout=RECONCILER_SLOW_TIMEOUT_SECONDS)
         return answer(reply)
 
     @get("/mappings", summary="Every instrument mapping: the operator's and those imported with the ledger's markets")
     async def mappings(self, request: Request, bus: Bus) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, set())
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_MAPPINGS.subject(), MappingsRequest(),
-                                      timeout=RECONCILER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        only_known(request, set())
+        reply = await bus.request(RECONCILER_MAPPINGS.subject(), MappingsRequest(),
+                                  timeout=RECONCILER_TIMEOUT_SECONDS)
         return answer(reply)
 
     @get("/mappings/{market_id:str}", summary="One market's mapping")
     async def mapping(self, bus: Bus, market_id: str) -> Response[dict[str, Any]]:
-        try:
-            at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_MAPPINGS.subject(), MappingsRequest(market_id=market_id),
-                                      timeout=RECONCILER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
+        reply = await bus.request(RECONCILER_MAPPINGS.subject(), MappingsRequest(market_id=market_id),
+                                  timeout=RECONCILER_TIMEOUT_SECONDS)
         if not reply.mappings:
             return not_found(f"no mapping for market {market_id!r}")
         return Response({"mapping": reply.mappings[0].model_dump(mode="json")}, status_code=HTTP_200_OK)
@@ -282,20 +243,14 @@ class ReconciliationController(Controller):
          summary="Create or replace the operator's mapping of a market (body: external_ids, title?, reason?)")
     async def put_mapping(self, request: Request, bus: Bus,
                           market_id: str) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, set())
-            at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
-            body = await parse_body(request, MappingBody)
-            if not any(body.external_ids.model_dump().values()):
-                raise BadParameter("external_ids", "a mapping names at least one venue id")
-            command = PutMappingRequest(market_id=market_id, external_ids=body.external_ids, title=body.title or None,
-                                        actor=actor(request, body.actor), reason=body.reason)
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_PUT_MAPPING.subject(), command, timeout=RECONCILER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        only_known(request, set())
+        at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
+        body = await parse_body(request, MappingBody)
+        if not any(body.external_ids.model_dump().values()):
+            raise BadParameter("external_ids", "a mapping names at least one venue id")
+        command = PutMappingRequest(market_id=market_id, external_ids=body.external_ids, title=body.title or None,
+                                    actor=actor(request, body.actor), reason=body.reason)
+        reply = await bus.request(RECONCILER_PUT_MAPPING.subject(), command, timeout=RECONCILER_TIMEOUT_SECONDS)
         if reply.mapping is None:
             return Response({"error": f"reconciler: {reply.error.message if reply.error else 'not stored'}"},
                             status_code=HTTP_503_SERVICE_UNAVAILABLE)
@@ -311,18 +266,12 @@ class ReconciliationController(Controller):
         market_id: str,
         reason: str | None = Parameter(default=None, description="why, for the audit log"),
     ) -> Response[dict[str, Any]]:
-        try:
-            only_known(request, {"reason", "actor"})
-            at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
-            at_most("reason", reason, MAX_REASON_LENGTH)
-            command = DeleteMappingRequest(market_id=market_id, reason=reason or "",
-                                           actor=actor(request, request.query_params.get("actor")))
-        except BadParameter as exc:
-            return bad_request(exc)
-        try:
-            reply = await bus.request(RECONCILER_DELETE_MAPPING.subject(), command, timeout=RECONCILER_TIMEOUT_SECONDS)
-        except BusError as exc:
-            return reconciler_unavailable(exc)
+        only_known(request, {"reason", "actor"})
+        at_most("market_id", market_id, MAX_MARKET_ID_LENGTH)
+        at_most("reason", reason, MAX_REASON_LENGTH)
+        command = DeleteMappingRequest(market_id=market_id, reason=reason or "",
+                                       actor=actor(request, request.query_params.get("actor")))
+        reply = await bus.request(RECONCILER_DELETE_MAPPING.subject(), command, timeout=RECONCILER_TIMEOUT_SECONDS)
         if reply.mapping is None:
             return not_found(reply.error.message if reply.error else f"no operator mapping for market {market_id!r}")
         return answer(reply)
